@@ -100,7 +100,7 @@ _configured = False
 
 def configure_odoo():
     """Load Odoo's configuration once for this process, pointed at this repository's addons."""
-    global _configured  # noqa: PLW0603 - Odoo's configuration is process-wide too
+    global _configured
     if _configured:
         return
     from odoo.tools import config  # noqa: PLC0415

@@ -10,9 +10,7 @@ class CrmLead(models.Model):
     interest_id = fields.Many2one(
         "crm.lead.interest", string="Course or Product Interest", index="btree_not_null", tracking=True
     )
-    second_phone = fields.Char(
-        "Second Phone", help="Another number for the lead, e.g. WhatsApp or a parent's phone."
-    )
+    second_phone = fields.Char("Second Phone", help="Another number for the lead, e.g. WhatsApp or a parent's phone.")
     form_answer_ids = fields.One2many("crm.lead.form.answer", "lead_id", string="Form Answers")
 
     # ------------------------------------------------------------

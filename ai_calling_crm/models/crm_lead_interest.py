@@ -9,9 +9,7 @@ class CrmLeadInterest(models.Model):
     _order = "sequence, name"
 
     name = fields.Char(required=True, translate=True)
-    code = fields.Char(
-        help="Short key that connectors match against form answers, e.g. 'bsc-nursing'."
-    )
+    code = fields.Char(help="Short key that connectors match against form answers, e.g. 'bsc-nursing'.")
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     company_id = fields.Many2one("res.company", index=True)

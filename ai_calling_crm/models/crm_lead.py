@@ -10,14 +10,14 @@ class CrmLead(models.Model):
     interest_id = fields.Many2one(
         "crm.lead.interest", string="Course or Product Interest", index="btree_not_null", tracking=True
     )
-    second_phone = fields.Char("Second Phone", help="Another number for the lead, e.g. WhatsApp or a parent's phone.")
+    second_phone = fields.Char(help="Another number for the lead, e.g. WhatsApp or a parent's phone.")
     form_answer_ids = fields.One2many("crm.lead.form.answer", "lead_id", string="Form Answers")
 
     # ------------------------------------------------------------
     # Calling state
     # ------------------------------------------------------------
-    do_not_call = fields.Boolean("Do Not Call", tracking=True)
-    wrong_number = fields.Boolean("Wrong Number", tracking=True)
+    do_not_call = fields.Boolean(tracking=True)
+    wrong_number = fields.Boolean(tracking=True)
     calling_blocked = fields.Boolean(
         compute="_compute_calling_blocked",
         store=True,

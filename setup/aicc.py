@@ -223,6 +223,8 @@ def run_odoo_tests(settings, db_name, modules, test_modules, log_path):
     like OCA's CI, a warning during installation or tests counts as a failure.
     """
     drop_database(settings, db_name)
+    # Odoo appends to its log file, and the log is scanned for warnings, so each run starts a new one.
+    log_path.unlink(missing_ok=True)
     command = odoo_command(
         settings,
         "-d",
@@ -279,6 +281,25 @@ def run_pytest(settings):
     return counts.get("passed", 0), failed
 
 
+def run_linters():
+    """Run ruff and pylint-odoo with the repository's configuration and return the number of failed linters."""
+    addons = [name for name in ADDONS if (REPO_ROOT / name).is_dir()]
+    linters = [
+        ("ruff check", [sys.executable, "-m", "ruff", "check", "."]),
+        ("ruff format", [sys.executable, "-m", "ruff", "format", "--check", "."]),
+        ("pylint-odoo", [sys.executable, "-m", "pylint", "--rcfile=.pylintrc", "--output-format=text", *addons]),
+    ]
+    failed = 0
+    for title, command in linters:
+        result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+        status = "clean" if result.returncode == 0 else "FAILED"
+        print(f"{title}: {status}", flush=True)
+        if result.returncode != 0:
+            failed += 1
+            print((result.stdout + result.stderr).strip()[-6000:], flush=True)
+    return failed
+
+
 def command_test(options):
     """Run every addon's Odoo tests and the ``tests/`` suite, print a summary and return the exit status."""
     settings = Settings()
@@ -290,6 +311,11 @@ def command_test(options):
 
     passed = failed = 0
     problems = []
+    if not options.skip_lint:
+        print("\n== Linters", flush=True)
+        lint_failed = run_linters()
+        passed += 3 - lint_failed
+        failed += lint_failed
     # The privacy addon must work without the Meta connector, so it is tested once on its own first.
     phases = [
         ("privacy without Meta", ("ai_calling_crm", "ai_calling_crm_privacy"), ("ai_calling_crm_privacy",)),
@@ -334,6 +360,7 @@ def main(argv=None):
     test_parser = commands.add_parser("test", help="Run all tests on fresh databases and print a summary.")
     test_parser.add_argument("--quick", action="store_true", help="Skip the privacy-without-Meta phase.")
     test_parser.add_argument("--skip-pytest", action="store_true", help="Run only the addons' Odoo tests.")
+    test_parser.add_argument("--skip-lint", action="store_true", help="Do not run ruff and pylint-odoo.")
     test_parser.add_argument("--keep-databases", action="store_true", help="Keep the test databases for inspection.")
 
     options = parser.parse_args(argv)

@@ -25,7 +25,10 @@
         "views/crm_lead_views.xml",
         "views/ai_calling_crm_menus.xml",
     ],
-    "demo": [],
+    "demo": [
+        "demo/res_users_demo.xml",
+        "demo/crm_team_demo.xml",
+    ],
     "installable": True,
     "application": False,
 }

@@ -30,7 +30,7 @@ PYTEST_COUNT = re.compile(r"(?P<count>\d+) (?P<kind>passed|failed|errors?|skippe
 
 
 class SetupError(Exception):
-    """A condition the user must fix before the product can run; its message says how."""
+    """A condition the user must fix before the product can run. The message names the fix."""
 
 
 def _default_db_user():

@@ -349,6 +349,39 @@ def command_test(options):
     return 0 if not failed and not problems else 1
 
 
+def command_pot(options):
+    """Regenerate each addon's ``i18n/<addon>.pot`` template from a fresh database with the addons installed."""
+    settings = Settings()
+    check_odoo()
+    check_postgresql(settings)
+    db_name = f"{settings.test_db_name}_pot"
+    drop_database(settings, db_name)
+    install = ["-d", db_name, "-i", ",".join(ADDONS), "--stop-after-init", "--no-http", "--log-level=warn"]
+    subprocess.run(odoo_command(settings, *install), check=True)
+    # The i18n command reads its connection settings and addons path from a configuration file only.
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    config_path = settings.log_dir / "i18n-export.conf"
+    config_lines = [
+        "[options]",
+        f"addons_path = {settings.addons_path}",
+        f"db_host = {settings.db_host}",
+        f"db_port = {settings.db_port}",
+        f"db_user = {settings.db_user}",
+        f"db_password = {settings.db_password or 'False'}",
+    ]
+    config_path.write_text("\n".join(config_lines) + "\n", encoding="utf-8")
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "odoo", "i18n", "export", "-c", str(config_path), "-d", db_name, *ADDONS],
+            check=True,
+        )
+    finally:
+        config_path.unlink(missing_ok=True)
+        drop_database(settings, db_name)
+    print("Exported " + ", ".join(f"{name}/i18n/{name}.pot" for name in ADDONS))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -363,11 +396,15 @@ def main(argv=None):
     test_parser.add_argument("--skip-lint", action="store_true", help="Do not run ruff and pylint-odoo.")
     test_parser.add_argument("--keep-databases", action="store_true", help="Keep the test databases for inspection.")
 
+    commands.add_parser("pot", help="Regenerate the addons' translation templates (i18n/*.pot).")
+
     options = parser.parse_args(argv)
     try:
         if options.command == "run":
             command_run(options)
             return 0
+        if options.command == "pot":
+            return command_pot(options)
         return command_test(options)
     except SetupError as error:
         print(f"ERROR: {error}", file=sys.stderr)

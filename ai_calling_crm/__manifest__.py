@@ -21,8 +21,16 @@
     "data": [
         "security/ai_calling_crm_security.xml",
         "security/ir.model.access.csv",
+        "data/crm_call_outcome_data.xml",
+        "data/ir_cron_data.xml",
         "views/crm_lead_interest_views.xml",
+        "views/crm_call_outcome_views.xml",
+        "views/crm_call_views.xml",
         "views/crm_lead_views.xml",
+        "views/mail_activity_views.xml",
+        "views/res_config_settings_views.xml",
+        "report/crm_call_report_views.xml",
+        "wizard/crm_call_log_wizard_views.xml",
         "views/ai_calling_crm_menus.xml",
     ],
     "demo": [

@@ -36,6 +36,9 @@
     "demo": [
         "demo/res_users_demo.xml",
         "demo/crm_team_demo.xml",
+        "demo/crm_lead_interest_demo.xml",
+        "demo/crm_lead_demo.xml",
+        "demo/crm_call_demo.xml",
     ],
     "installable": True,
     "application": False,

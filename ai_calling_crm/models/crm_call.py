@@ -57,7 +57,7 @@ class CrmCall(models.Model):
     )
     notes = fields.Text()
     next_follow_up_at = fields.Datetime(
-        "Next Follow-up", help="Follow-up planned when this call was logged; empty when none was planned."
+        "Next Follow-up", help="Follow-up planned when this call was logged. Empty when none was planned."
     )
 
     # ------------------------------------------------------------
@@ -123,16 +123,19 @@ class CrmCall(models.Model):
         """Store the number in E.164, formatted with the lead's country, else its company's.
 
         A number given in ``vals`` that cannot be parsed raises a ValidationError. When no number is
-        given, the lead's phone is used if it parses; otherwise the number stays empty, so a call to a
-        wrong number can still be logged.
+        given, the lead's phone is used if it parses. Otherwise the number stays empty, so that a call
+        to a wrong number can still be logged.
         """
         lead = self.env["crm.lead"].browse(vals.get("lead_id"))
         if not lead:
-            raise ValidationError(self.env._("A call must be linked to a lead; choose the lead that was called."))
+            raise ValidationError(self.env._("A call must be linked to a lead. Choose the lead that was called."))
         lead = lead.exists()
         if not lead:
             raise ValidationError(
-                self.env._("Lead %(lead_id)s does not exist; it may have been deleted.", lead_id=vals["lead_id"])
+                self.env._(
+                    "Lead %(lead_id)s was not found. It may have been deleted; choose another lead.",
+                    lead_id=vals["lead_id"],
+                )
             )
         country = lead._get_call_country()
         number = vals.get("phone_number")
@@ -179,7 +182,7 @@ class CrmCall(models.Model):
             _logger.debug("Logged call %s on lead %s", call.id, lead.id)
 
     def _apply_outcome(self):
-        """Flag, move or lose the lead as the call's outcome says.
+        """Flag, move or mark lost the lead as set on the call's outcome.
 
         When the outcome's maximum attempts are reached, the planned follow-up is dropped and, if
         the outcome asks for it, the lead is marked lost.

@@ -21,7 +21,7 @@ class CrmCallOutcome(models.Model):
     # ------------------------------------------------------------
     is_connected = fields.Boolean(
         "Counts as Connected",
-        help="Calls with this outcome reached the person; they count towards the connect rate.",
+        help="Calls with this outcome reached the person and count towards the connect rate.",
     )
 
     # ------------------------------------------------------------
@@ -40,7 +40,7 @@ class CrmCallOutcome(models.Model):
     )
     max_attempts = fields.Integer(
         "Maximum Attempts",
-        help="Number of calls after which no follow-up is planned any more; 0 means no limit. "
+        help="Number of calls after which no follow-up is planned any more. 0 means no limit. "
         "For outcomes that do not count as connected, the calls counted are the lead's calls since "
         "its last connected call; otherwise the lead's calls with this outcome.",
     )
@@ -55,10 +55,10 @@ class CrmCallOutcome(models.Model):
     mark_lost = fields.Boolean("Mark Lead Lost", help="Mark the lead lost as soon as a call has this outcome.")
     lost_reason_id = fields.Many2one("crm.lost.reason", string="Lost Reason")
     set_wrong_number = fields.Boolean(
-        "Flag Wrong Number", help="Flag the lead's number as wrong; the lead is not offered for calling again."
+        "Flag Wrong Number", help="Flag the lead's number as wrong, so the lead is not offered for calling again."
     )
     set_do_not_call = fields.Boolean(
-        "Flag Do Not Call", help="Flag the lead as do-not-call; the lead is not offered for calling again."
+        "Flag Do Not Call", help="Flag the lead as do-not-call, so the lead is not offered for calling again."
     )
     stage_id = fields.Many2one(
         "crm.stage", string="Move to Stage", help="Stage the lead moves to when a call has this outcome."
@@ -75,7 +75,7 @@ class CrmCallOutcome(models.Model):
 
     @api.onchange("set_wrong_number", "set_do_not_call")
     def _onchange_blocking_flags(self):
-        # A number nobody may call again never gets a follow-up.
+        # A number that must not be called again never gets a follow-up.
         for outcome in self:
             if outcome.set_wrong_number or outcome.set_do_not_call:
                 outcome.schedule_follow_up = False

@@ -36,7 +36,7 @@ class CrmLead(models.Model):
         "Next Follow-up",
         readonly=True,
         copy=False,
-        help="Due time of the lead's open call follow-up; kept up to date by the follow-up activities.",
+        help="Due time of the lead's open call follow-up, kept up to date by the follow-up activities.",
     )
 
     def _compute_call_count(self):

@@ -24,7 +24,7 @@ class MailActivity(models.Model):
     call_due_at = fields.Datetime(
         "Call Time",
         index="btree_not_null",
-        help="Date and time the call is due; the assignee is notified at that time.",
+        help="Date and time the call is due. The assignee is notified at that time.",
     )
     call_notified = fields.Boolean("Assignee Notified", readonly=True, copy=False)
     call_escalated = fields.Boolean("Escalated", readonly=True, copy=False)
@@ -91,7 +91,7 @@ class MailActivity(models.Model):
         domain = self._get_call_follow_up_domain() & Domain(
             [("call_notified", "=", False), ("call_due_at", "<=", fields.Datetime.now())]
         )
-        # The cron user may not see every company's leads; the reminders must reach them all.
+        # The cron user may not see every company's leads, but the reminders must reach them all.
         activities = self.sudo().search(domain, order="call_due_at, id")
         _logger.info("Call follow-up reminders: %s due", len(activities))
         self.env["ir.cron"]._commit_progress(remaining=len(activities))
@@ -110,8 +110,8 @@ class MailActivity(models.Model):
         """Tell the team leader about call follow-ups overdue by more than the grace period.
 
         Reads the grace period in minutes from the ``ai_calling_crm.follow_up_escalation_minutes``
-        system parameter (default 30). Each follow-up is escalated once; moving it to a new time
-        allows a new escalation. Follow-ups whose lead has no team leader, or whose assignee is the
+        system parameter (default 30). Each follow-up is escalated once, and moving it to a new
+        time allows a new escalation. Follow-ups whose lead has no team leader, or whose assignee is the
         team leader, are only flagged.
         """
         deadline = fields.Datetime.now() - timedelta(minutes=self._get_escalation_grace_minutes())
@@ -156,7 +156,7 @@ class MailActivity(models.Model):
             return max(int(value), 0) if value else ESCALATION_GRACE_DEFAULT
         except ValueError:
             _logger.warning(
-                "Invalid %s value %r; using %s minutes", ESCALATION_GRACE_PARAM, value, ESCALATION_GRACE_DEFAULT
+                "Invalid %s value %r, using %s minutes instead", ESCALATION_GRACE_PARAM, value, ESCALATION_GRACE_DEFAULT
             )
             return ESCALATION_GRACE_DEFAULT
 
@@ -210,7 +210,7 @@ class MailActivity(models.Model):
         )
 
     def _escalate_call_due(self):
-        """Notify the lead's team leader that the call is overdue; return 1 if a notification was sent."""
+        """Notify the lead's team leader that the call is overdue, and return 1 if a notification was sent."""
         self.ensure_one()
         lead = self.env["crm.lead"].browse(self.res_id).exists()
         leader = lead.team_id.user_id

@@ -8,8 +8,8 @@ class AiCallingCrmCase(TransactionCase):
 
     - ``cls.team``: sales team led by ``cls.user_leader``, with ``cls.user_counsellor_1`` and
       ``cls.user_counsellor_2`` as members;
-    - ``cls.user_leader`` and the counsellors have only "User: Own Documents Only"; the leader sees
-      the team's leads through the team-leader record rule;
+    - ``cls.user_leader`` and the counsellors have only "User: Own Documents Only", and the leader
+      can read the team's leads through the team-leader record rule;
     - ``cls.user_manager`` is a sales administrator.
 
     Users get inbox notifications, so nothing is sent by email.

@@ -113,7 +113,7 @@ class TestCrmCallOutcome(AiCallingCrmCase):
         self.assertFalse(self.lead.next_follow_up_at)
 
     def test_do_not_call(self):
-        """Do not call flags the lead; no follow-up can be planned afterwards."""
+        """Do not call flags the lead, and no follow-up can be planned afterwards."""
         self.env.ref("ai_calling_crm.call_outcome_do_not_call").mark_lost = False
         self._log_call(self.env.ref("ai_calling_crm.call_outcome_do_not_call"))
         self.assertTrue(self.lead.do_not_call)

@@ -202,3 +202,10 @@ class TestFollowUp(AiCallingCrmCase):
         self.assertFalse(activity.call_notified)
         self.assertFalse(activity.call_escalated)
         self.assertFalse(self._inbox_messages(self.user_leader))
+
+    def test_settings_grace_period(self):
+        """The settings page stores the escalation grace period in the system parameter."""
+        settings = self.env["res.config.settings"].create({"call_follow_up_escalation_minutes": 90})
+        settings.execute()
+        self.assertEqual(self.env["ir.config_parameter"].get_param("ai_calling_crm.follow_up_escalation_minutes"), "90")
+        self.assertEqual(self.env["mail.activity"]._get_escalation_grace_minutes(), 90)

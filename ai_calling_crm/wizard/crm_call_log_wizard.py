@@ -16,7 +16,7 @@ class CrmCallLogWizard(models.TransientModel):
     outcome_id = fields.Many2one("crm.call.outcome", string="Outcome", required=True)
     direction = fields.Selection([("outbound", "Outbound"), ("inbound", "Inbound")], default="outbound", required=True)
     phone_number = fields.Char(
-        "Number Dialled", help="Leave empty for the lead's phone; enter the second number if you called that one."
+        "Number Dialled", help="Leave empty for the lead's phone. Enter the second number if you called that one."
     )
     duration_minutes = fields.Float("Duration", help="Talk time in minutes and seconds (mm:ss).")
     notes = fields.Text()
@@ -25,7 +25,7 @@ class CrmCallLogWizard(models.TransientModel):
         compute="_compute_next_follow_up_at",
         store=True,
         readonly=False,
-        help="When to call again; filled from the outcome's delay. Empty means no follow-up.",
+        help="When to call again, filled from the outcome's delay. Empty means no follow-up.",
     )
 
     @api.depends("outcome_id")
@@ -38,7 +38,12 @@ class CrmCallLogWizard(models.TransientModel):
         """Create the call from the dialog and close it."""
         self.ensure_one()
         if self.duration_minutes < 0:
-            raise UserError(self.env._("The duration cannot be negative; enter the talk time, e.g. 02:30."))
+            raise UserError(
+                self.env._(
+                    "The duration %(duration)s is negative. Enter the talk time, e.g. 02:30.",
+                    duration=self.duration_minutes,
+                )
+            )
         self.env["crm.call"].create(self._prepare_call_vals())
         return {"type": "ir.actions.act_window_close"}
 

@@ -192,21 +192,29 @@ class MailActivity(models.Model):
         self._get_call_leads()._update_next_follow_up()
 
     def _notify_call_due(self):
-        """Send the assignee an inbox notification that the call is due now."""
+        """Notify the assignee that the call is due now.
+
+        The assignee gets a chatter notification (inbox or email, as set in her preferences) and a
+        sticky pop-up in every open web client or mobile app session, whatever those preferences.
+        """
         self.ensure_one()
         lead = self.env["crm.lead"].browse(self.res_id).exists()
         if not lead or not self.user_id:
             return
         activity = self.with_context(lang=self.user_id.lang) if self.user_id.lang else self
         due = fields.Datetime.context_timestamp(activity.with_context(tz=self.user_id.tz or "UTC"), self.call_due_at)
+        subject = activity.env._("Call %(lead)s now", lead=lead.display_name)
+        message = activity.env._(
+            "The call to %(lead)s is due at %(time)s.", lead=lead.display_name, time=due.strftime("%H:%M")
+        )
         lead.message_notify(
             partner_ids=self.user_id.partner_id.ids,
-            subject=activity.env._("Call %(lead)s now", lead=lead.display_name),
-            body=Markup("<p>%s</p>")
-            % activity.env._(
-                "The call to %(lead)s is due at %(time)s.", lead=lead.display_name, time=due.strftime("%H:%M")
-            ),
+            subject=subject,
+            body=Markup("<p>%s</p>") % message,
             model_description=activity.env._("Lead"),
+        )
+        self.user_id._bus_send(
+            "simple_notification", {"type": "warning", "title": subject, "message": message, "sticky": True}
         )
 
     def _escalate_call_due(self):

@@ -1,3 +1,4 @@
+import json
 from datetime import date, datetime
 
 from odoo.tests import freeze_time, tagged
@@ -156,6 +157,10 @@ class TestFollowUp(AiCallingCrmCase):
         messages = self._inbox_messages(self.user_counsellor_1)
         self.assertEqual(len(messages), 1)
         self.assertIn("17:30", messages.body, "the time is shown in the counsellor's time zone")
+        popups = self.env["bus.bus"].search([("message", "like", "simple_notification")])
+        popups = popups.filtered(lambda popup: "Call Enquiry now" in popup.message)
+        self.assertEqual(len(popups), 1, "one pop-up for open web client and mobile app sessions")
+        self.assertEqual(json.loads(popups.channel)[1:], ["res.partner", self.user_counsellor_1.partner_id.id])
 
     def test_escalation_once(self):
         """An overdue follow-up is escalated to the team leader once, after the grace period."""

@@ -43,7 +43,9 @@ class CrmPrivacyAuditLog(models.Model):
     res_model = fields.Char(string="Model", readonly=True)
     res_id = fields.Integer(string="Record ID", readonly=True)
     record_count = fields.Integer(readonly=True, help="Number of records the operation touched.")
-    details = fields.Json(string="Counts", readonly=True, help="Counts and codes describing the operation; never personal data.")
+    details = fields.Json(
+        string="Counts", readonly=True, help="Counts and codes describing the operation; never personal data."
+    )
     details_text = fields.Text(string="Details", compute="_compute_details_text")
 
     def _compute_details_text(self):

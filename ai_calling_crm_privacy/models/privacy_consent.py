@@ -68,7 +68,9 @@ class CrmPrivacyConsent(models.Model):
         default="manual",
     )
     user_id = fields.Many2one("res.users", string="Recorded By", default=lambda self: self.env.user)
-    call_ref = fields.Integer(string="Call ID", help="Call during which verbal consent was recorded.")
+    call_id = fields.Many2one(
+        "crm.call", string="Call", ondelete="set null", help="Call during which verbal consent was recorded."
+    )
     meta_form_id = fields.Char(string="Lead Form ID")
     meta_leadgen_id = fields.Char(string="Meta Lead ID")
     meta_checkbox_key = fields.Char(string="Checkbox Key")
@@ -153,7 +155,7 @@ class CrmPrivacyConsent(models.Model):
         """Create one consent record per lead or contact in ``subjects`` and return them.
 
         :param subjects: ``crm.lead`` or ``res.partner`` recordset
-        :param evidence: extra field values, e.g. ``ip_address``, ``meta_form_id``, ``call_ref``
+        :param evidence: extra field values, e.g. ``ip_address``, ``meta_form_id``, ``call_id``
         """
         purpose = self._get_purpose(purpose_code, subjects[:1].company_id)
         field_name = "lead_id" if subjects._name == "crm.lead" else "partner_id"

@@ -115,6 +115,7 @@ class CrmPrivacyPerson(models.AbstractModel):
                 self._get_document_domain(documents, model_field="model")
             )
         found["mail.mail"] = self._find_queued_mail(env, found["mail.message"], email)
+        found["sms.sms"] = self._find_sms(env, found["mail.message"], partners, phone_key)
         found["ir.attachment"] = self._find_attachments(env, documents, found)
         found["mail.followers"] = env["mail.followers"].search([("partner_id", "in", partners.ids)])
         found["mail.blacklist"] = env["mail.blacklist"].search(Domain("email", "=", email) if email else Domain.FALSE)
@@ -198,6 +199,14 @@ class CrmPrivacyPerson(models.AbstractModel):
         if email:
             domain |= Domain("email_to", "ilike", email)
         return env["mail.mail"].search(domain)
+
+    def _find_sms(self, env, messages, partners, phone_key):
+        if "sms.sms" not in env:
+            return None
+        domain = Domain("mail_message_id", "in", messages.ids) | Domain("partner_id", "in", partners.ids)
+        if phone_key:
+            domain |= Domain("id", "in", self._ids_matching_phone("sms.sms", ["number"], phone_key))
+        return env["sms.sms"].search(domain)
 
     def _find_attachments(self, env, documents, found):
         domain = self._get_document_domain(documents)
@@ -288,7 +297,13 @@ class CrmPrivacyPerson(models.AbstractModel):
         counts = {}
         documents = self._get_documents(found)
 
-        for model_name in ("crm.meta.lead.event", "crm.lead.form.answer", "mail.activity", "mail.scheduled.message"):
+        for model_name in (
+            "crm.meta.lead.event",
+            "crm.lead.form.answer",
+            "mail.activity",
+            "mail.scheduled.message",
+            "sms.sms",
+        ):
             records = found.get(model_name)
             if records is not None:
                 counts[model_name] = len(records.exists())
@@ -320,7 +335,7 @@ class CrmPrivacyPerson(models.AbstractModel):
         self._anonymise(found["crm.privacy.request"].exists())
 
         env.flush_all()
-        counts["mail.tracking.value"] = self._sweep_tracking_values(found)
+        counts["mail.tracking.value"] = self._sweep_tracking_values(found, identifiers)
         self._sweep_transient_traces(identifiers)
         env.invalidate_all()
         _logger.info("Erased person data: %s", counts)
@@ -365,7 +380,9 @@ class CrmPrivacyPerson(models.AbstractModel):
         if records._name == "crm.lead":
             values.update({"date_of_birth": False, "privacy_erased": True, "partner_id": False})
         elif records._name == "res.partner":
-            values.update({"active": False, "privacy_erased": True, "parent_id": False})
+            # A database constraint requires a name on contacts.
+            values.update({"name": self.env._("Erased contact"), "active": False, "privacy_erased": True})
+            values["parent_id"] = False
         elif records._name == "crm.call":
             values["recording_attachment_id"] = False
         elif records._name == "crm.privacy.request":
@@ -381,7 +398,7 @@ class CrmPrivacyPerson(models.AbstractModel):
             "crm.privacy.request": {"name", "request_type", "state", "source"},
         }.get(model_name, set())
 
-    def _sweep_tracking_values(self, found):
+    def _sweep_tracking_values(self, found, identifiers):
         """Blank tracking values on other records that show an erased contact or lead; return how many changed."""
         targets = [
             (model_name, found[model_name].ids)
@@ -404,6 +421,34 @@ class CrmPrivacyPerson(models.AbstractModel):
                           AND (old_value_integer IN %(ids)s OR new_value_integer IN %(ids)s)""",
                     ids=tuple(ids),
                     model=model_name,
+                )
+            )
+            changed += self.env.cr.rowcount
+        changed += self._sweep_tracking_texts(identifiers)
+        return changed
+
+    def _sweep_tracking_texts(self, identifiers):
+        """Blank char and text tracking values on other records that quote the identifiers, e.g. an old email.
+
+        Tracking values copy field values as text when a record changes; when a contact is replaced on another
+        person's lead, the lead's email and phone fields change with it and their old values stay in the history.
+        """
+        patterns = [f"%{identifiers[key]}%" for key in ("email", "name") if identifiers[key]]
+        digits = f"%{identifiers['phone_key']}%" if identifiers["phone_key"] else None
+        changed = 0
+        for column in ("old_value_char", "new_value_char", "old_value_text", "new_value_text"):
+            matches = []
+            if patterns:
+                matches.append(SQL("%s ILIKE ANY(%s)", SQL.identifier(column), patterns))
+            if digits:
+                matches.append(SQL("regexp_replace(%s, '[^0-9]', '', 'g') LIKE %s", SQL.identifier(column), digits))
+            if not matches:
+                continue
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE mail_tracking_value SET %s = NULL WHERE %s",
+                    SQL.identifier(column),
+                    SQL(" OR ").join(matches),
                 )
             )
             changed += self.env.cr.rowcount

@@ -315,8 +315,10 @@ class CrmPrivacyRequest(models.Model):
         leads.write({"privacy_restricted": restricted})
         partners.write({"privacy_restricted": restricted})
         blacklist, phone_blacklist = self.env["mail.blacklist"].sudo(), self.env["phone.blacklist"].sudo()
-        emails = {email for email in (leads | partners).mapped("email_normalized") if email}
-        numbers = [number for number in (leads | partners).mapped("phone_sanitized") if number]
+        emails = {email for email in leads.mapped("email_normalized") + partners.mapped("email_normalized") if email}
+        numbers = list(
+            {number for number in leads.mapped("phone_sanitized") + partners.mapped("phone_sanitized") if number}
+        )
         for email in emails:
             if restricted:
                 blacklist._add(email)

@@ -1,1 +1,3 @@
-
+from . import test_consent
+from . import test_erasure
+from . import test_request

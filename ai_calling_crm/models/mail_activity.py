@@ -218,7 +218,10 @@ class MailActivity(models.Model):
         )
 
     def _escalate_call_due(self):
-        """Notify the lead's team leader that the call is overdue, and return 1 if a notification was sent."""
+        """Notify the lead's team leader that the call is overdue, and return 1 if a notification was sent.
+
+        Like the reminder, the escalation goes to the chatter notifications and pops up in open sessions.
+        """
         self.ensure_one()
         lead = self.env["crm.lead"].browse(self.res_id).exists()
         leader = lead.team_id.user_id
@@ -232,10 +235,12 @@ class MailActivity(models.Model):
             user=self.user_id.name or leader_env.env._("nobody"),
             time=due.strftime("%Y-%m-%d %H:%M"),
         )
+        subject = leader_env.env._("Overdue call: %(lead)s", lead=lead.display_name)
         lead.message_notify(
             partner_ids=leader.partner_id.ids,
-            subject=leader_env.env._("Overdue call: %(lead)s", lead=lead.display_name),
+            subject=subject,
             body=body,
             model_description=leader_env.env._("Lead"),
         )
+        leader._bus_send("simple_notification", {"type": "danger", "title": subject, "message": body.striptags()})
         return 1

@@ -173,6 +173,10 @@ class TestFollowUp(AiCallingCrmCase):
             self._run_cron(self.escalate_cron)
         self.assertTrue(activity.call_escalated)
         self.assertEqual(len(self._inbox_messages(self.user_leader)), 1)
+        popups = self.env["bus.bus"].search(
+            [("message", "like", "simple_notification"), ("message", "like", "Overdue call: Enquiry")]
+        )
+        self.assertEqual(json.loads(popups.channel)[1:], ["res.partner", self.user_leader.partner_id.id])
         with freeze_time("2026-03-02 13:31:00"):
             self._run_cron(self.escalate_cron)
         self.assertEqual(len(self._inbox_messages(self.user_leader)), 1, "escalated only once")

@@ -62,6 +62,17 @@ class CrmLead(models.Model):
                 lead.time_to_first_call = 0.0
 
     # ------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------
+    def write(self, vals):
+        if "user_id" not in vals:
+            return super().write(vals)
+        previous_users = {lead.id: lead.user_id for lead in self}
+        result = super().write(vals)
+        self._reassign_call_follow_ups(previous_users)
+        return result
+
+    # ------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------
     def action_log_call(self):
@@ -106,6 +117,8 @@ class CrmLead(models.Model):
 
         :param datetime when: due time, naive UTC
         :param user: res.users to call; defaults to the lead's salesperson, else the current user
+            when that user is internal. Otherwise, e.g. in a public webhook, the follow-up stays
+            unassigned until the lead gets a salesperson.
         :param str summary: activity summary; defaults to the activity type's
         :param str note: activity note (HTML)
         """
@@ -114,6 +127,8 @@ class CrmLead(models.Model):
         if self.calling_blocked or not self.active:
             return activity_model
         user = user or self.user_id or self.env.user
+        if user.share:
+            user = self.env["res.users"]
         vals = {"call_due_at": when, "user_id": user.id}
         if summary:
             vals["summary"] = summary
@@ -150,6 +165,27 @@ class CrmLead(models.Model):
             # The caller may close a follow-up that was assigned to someone else.
             activities.sudo()._action_done(feedback=feedback)
         return activities
+
+    def _reassign_call_follow_ups(self, previous_users):
+        """Move the open call follow-ups of the previous salesperson to the lead's new one.
+
+        Follow-ups that were unassigned also move. Those assigned to someone else (e.g. a team
+        leader who planned a call for herself) stay with that person.
+
+        :param dict previous_users: lead id to the res.users that was the salesperson before
+        """
+        leads_by_id = {lead.id: lead for lead in self}
+        moves = {}
+        for activity in self.sudo()._get_open_call_follow_ups():
+            lead = leads_by_id[activity.res_id]
+            previous_user = previous_users.get(lead.id)
+            if not lead.user_id or activity.user_id == lead.user_id:
+                continue
+            if not activity.user_id or activity.user_id == previous_user:
+                moves.setdefault(lead.user_id, self.env["mail.activity"].sudo())
+                moves[lead.user_id] |= activity
+        for user, activities in moves.items():
+            activities.write({"user_id": user.id})
 
     def _update_next_follow_up(self):
         """Store the due time of each lead's earliest open call follow-up."""

@@ -218,3 +218,25 @@ class TestFollowUp(AiCallingCrmCase):
         settings.execute()
         self.assertEqual(self.env["ir.config_parameter"].get_param("ai_calling_crm.follow_up_escalation_minutes"), "90")
         self.assertEqual(self.env["mail.activity"]._get_escalation_grace_minutes(), 90)
+
+    def test_follow_up_follows_salesperson(self):
+        """Reassigning a lead moves its open call follow-up to the new salesperson."""
+        activity = self.lead._schedule_call_follow_up(datetime(2026, 3, 2, 12, 0))
+        self.lead.user_id = self.user_counsellor_2
+        self.assertEqual(activity.user_id, self.user_counsellor_2)
+
+    def test_follow_up_of_other_user_stays(self):
+        """A follow-up planned for someone other than the salesperson stays with that person."""
+        activity = self.lead._schedule_call_follow_up(datetime(2026, 3, 2, 12, 0), user=self.user_leader)
+        self.lead.user_id = self.user_counsellor_2
+        self.assertEqual(activity.user_id, self.user_leader)
+
+    def test_follow_up_public_user(self):
+        """A follow-up planned from a public request on an unassigned lead stays unassigned until assignment."""
+        lead = self._create_lead()
+        lead.user_id = False
+        public_user = self.env.ref("base.public_user")
+        activity = lead.with_user(public_user).sudo()._schedule_call_follow_up(datetime(2026, 3, 2, 12, 0))
+        self.assertFalse(activity.user_id)
+        lead.user_id = self.user_counsellor_1
+        self.assertEqual(activity.user_id, self.user_counsellor_1)

@@ -4,8 +4,8 @@ Database selection. Odoo 19 binds a request to a database from the session cooki
 or, when ``dbfilter``/``--database`` leave one database, that one (``odoo/http.py``, ``_get_session_and_dbname``).
 Meta sends neither a cookie nor custom headers, so on a server with several databases the callback URL names the
 database in a ``db`` query parameter: ``/ai_calling_crm_meta/webhook?db=<name>``. The routes use ``auth='none'`` so
-that Odoo also dispatches them when no database was selected; the ``db`` parameter is then checked against
-``dbfilter`` and the existing databases, and a cursor is opened on that database here.
+that Odoo also dispatches them when no database was selected. In that case the ``db`` parameter is checked against
+``dbfilter`` and the existing databases, and the controller opens a cursor on that database.
 """
 
 import contextlib
@@ -32,7 +32,7 @@ SIGNATURE_PREFIX = "sha256="
 class MetaWebhookController(http.Controller):
     @http.route(WEBHOOK_ROUTE, type="http", auth="none", methods=["GET"], csrf=False, save_session=False)
     def meta_webhook_verify(self, **params):
-        """Answer Meta's verification request with ``hub.challenge`` when ``hub.verify_token`` matches an app."""
+        """Return ``hub.challenge`` to Meta's verification request when ``hub.verify_token`` matches an app."""
         mode = params.get("hub.mode")
         token = params.get("hub.verify_token") or ""
         challenge = params.get("hub.challenge") or ""

@@ -49,7 +49,7 @@ class CrmMetaApp(models.Model):
         help="Change it only to point tests or demos at a fake Graph server.",
     )
     request_timeout = fields.Integer(
-        "Request Timeout (s)", default=10, help="Seconds to wait for each Graph answer before retrying later."
+        "Request Timeout (s)", default=10, help="Seconds to wait for each Graph response before retrying later."
     )
 
     # ------------------------------------------------------------

@@ -51,7 +51,7 @@ DEFAULT_TARGETS = {
     "job_title": "function",
 }
 
-# Leads fetched per backfill page; Graph accepts larger limits but answers slower.
+# Leads fetched per backfill page. Graph accepts larger limits but responds more slowly.
 BACKFILL_PAGE_SIZE = 100
 
 
@@ -181,10 +181,10 @@ class CrmMetaForm(models.Model):
     def _prepare_lead_values(self, graph_lead):
         """Return ``crm.lead`` create values for ``graph_lead`` (a Graph lead with the fields in ``LEAD_FIELDS``).
 
-        Steps: every answer becomes a form answer line (all values of a multi-value answer, one per line); the first
-        value of each mapped question fills its target through :meth:`_apply_answer`; names stay exactly as
-        written, in any script; phone numbers are converted to E.164 when they can be read, and kept as written
-        otherwise; Meta ids, creation time, platform and campaign fill the ``meta_*`` and UTM fields.
+        Every answer becomes a form answer line, with the values of a multi-value answer on separate lines. The first
+        value of each mapped question fills its target through :meth:`_apply_answer`. Names stay exactly as written,
+        in any script. Phone numbers are converted to E.164 when they can be read and kept as written otherwise.
+        Meta ids, creation time, platform and campaign fill the ``meta_*`` and UTM fields.
         """
         self.ensure_one()
         targets = {line.question_key: line.target for line in self.field_ids}
@@ -339,8 +339,8 @@ class CrmMetaForm(models.Model):
     def _cron_backfill(self):
         """Read the leads of every active form since its sync point and queue the ones Odoo has not stored.
 
-        The sync point of a form moves to the start of the run only when every lead page was read; any Graph error
-        leaves it in place so the next run reads the same range again.
+        The sync point of a form moves to the start of the run only when every lead page was read. Any Graph error
+        leaves it in place, so the next run reads the same range again.
         """
         forms = self.search(self._get_backfill_domain())
         _logger.info("Meta backfill: start, %s forms", len(forms))
@@ -404,7 +404,7 @@ class CrmMetaForm(models.Model):
 
 
 class CrmMetaFormField(models.Model):
-    """Where one question of a lead form goes on the lead."""
+    """Mapping of one lead form question onto a lead field."""
 
     _name = "crm.meta.form.field"
     _description = "Meta Lead Form Question Mapping"

@@ -16,7 +16,7 @@ _logger = logging.getLogger(__name__)
 
 # Events handled per transaction: small enough that a crash loses little work, large enough to amortise commits.
 PROCESS_BATCH_SIZE = 50
-# Longest wait between two attempts, whatever the backoff formula gives; Meta's rate-limit windows are one hour.
+# Maximum wait between two attempts, whatever the backoff formula gives, so a waiting lead is retried at least hourly.
 MAX_RETRY_DELAY = timedelta(hours=1)
 
 
@@ -353,9 +353,9 @@ class CrmMetaLeadEvent(models.Model):
     def _schedule_retry(self, page, message, code=None, retry_after=0):
         """Plan the next attempt with exponential backoff and jitter, or fail the event after the last attempt.
 
-        The wait is ``retry_delay * 2 ** (attempt - 1)`` seconds, capped at ``MAX_RETRY_DELAY``, times a random
-        factor between 0.8 and 1.2 so that events failed together do not retry together; it is never shorter than
-        the regain time Meta sent.
+        The wait is ``retry_delay * 2 ** (attempt - 1)`` seconds, capped at ``MAX_RETRY_DELAY``. It is multiplied by
+        a random factor between 0.8 and 1.2 so that events that failed together do not retry together. It is never
+        shorter than the regain time Meta sent.
         """
         self.ensure_one()
         app = page.app_id

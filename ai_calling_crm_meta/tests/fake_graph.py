@@ -15,7 +15,8 @@ The server binds 127.0.0.1 only. It serves the Graph endpoints the connector cal
 - ``GET`` and ``POST /{version}/{page_id}/subscribed_apps``: the page's app subscriptions.
 
 Failures are queued with :meth:`FakeGraphServer.add_failure` (in process) or ``POST /_fake/failures`` (from another
-process); each one answers one matching request with a Graph error body, an HTTP status, a delay and extra headers.
+process). Each one replaces the response to one matching request with a Graph error body, an HTTP status, a delay
+and extra headers.
 Every request is recorded in :attr:`FakeGraphServer.requests` (``GET /_fake/requests`` from another process) so tests
 can check the token, ``appsecret_proof`` and ``fields`` the connector sent.
 """
@@ -87,8 +88,9 @@ def make_lead(leadgen_id, form_id, created_time=None, field_data=None, **extra):
 class FakeGraphServer:
     """In-memory Graph API. Tests mutate :attr:`leads`, :attr:`forms` and :attr:`pages` directly.
 
-    ``app_secret`` set: requests must carry a matching ``appsecret_proof``, otherwise Graph's code 100 answer is sent.
-    ``valid_tokens`` non-empty: any other ``access_token`` gets a code 190 answer, as an expired token would.
+    ``app_secret`` set: requests must carry a matching ``appsecret_proof``, otherwise the response is Graph's code
+    100 error.
+    ``valid_tokens`` non-empty: any other ``access_token`` gets a code 190 error, as an expired token would.
     """
 
     def __init__(self, port=0, app_id="5001", app_secret=None, valid_tokens=()):

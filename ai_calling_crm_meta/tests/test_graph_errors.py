@@ -44,7 +44,7 @@ class TestGraphErrors(MetaTestMixin, TransactionCase):
             "700002": {"code": 2},
             "700003": {"http_status": 502},
             "700004": {"http_status": 503},
-            # Odoo's test runner raises request timeouts below 10 s to 10 s, so the answer comes after 10.5 s.
+            # Odoo's test runner raises request timeouts below 10 s to 10 s, so the fake server responds after 10.5 s.
             "700005": {"code": 2, "delay": 10.5},
         }
         for leadgen_id, failure in cases.items():

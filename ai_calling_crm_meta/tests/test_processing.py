@@ -253,7 +253,7 @@ class TestProcessing(MetaTestMixin, TransactionCase):
         self.assertIn("7777", event.last_error)
 
     def test_backfill_payload_not_fetched_again(self):
-        """An event stored by the backfill already holds the lead, so no second Graph call is made."""
+        """An event stored by the backfill already contains the lead, so no second Graph call is made."""
         self.Event._store_backfill_lead(self.form, make_lead("800110", FORM_ID))
         event = self.Event.search([("leadgen_id", "=", "800110")])
         event._process()

@@ -171,8 +171,8 @@ class TestWebhook(MetaTestMixin, HttpCase):
     def test_submission_becomes_one_assigned_lead(self):
         """A signed delivery, repeated, while Graph first fails, becomes one complete assigned lead with a call.
 
-        Graph answers the first fetch with a transient error, so the event waits for its retry; the webhook is
-        delivered again meanwhile; the retry creates the lead once.
+        Graph fails the first fetch with a transient error, so the event waits for its retry. The webhook is
+        delivered again meanwhile, and the retry creates the lead once.
         """
         counsellor = self.env["res.users"].create(
             {

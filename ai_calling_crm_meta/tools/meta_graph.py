@@ -109,7 +109,7 @@ class MetaGraphClient:
     def get_next_page(self, next_url):
         """Follow a ``paging.next`` URL, which must point at the configured Graph host.
 
-        The URL comes from Graph's answer; checking its host keeps the token from being sent anywhere else.
+        The URL comes from Graph's response, and checking its host keeps the token from being sent anywhere else.
         """
         parts = urlsplit(next_url)
         base = urlsplit(self.base_url)
@@ -162,7 +162,7 @@ class MetaGraphClient:
             )
         if response.status_code >= 400 or not isinstance(body, dict):
             raise MetaGraphError(
-                f"Graph answered HTTP {response.status_code} without a Graph error body",
+                f"Graph returned HTTP {response.status_code} without a Graph error body",
                 http_status=response.status_code,
                 retry_after=regain_access_seconds(response.headers),
             )

@@ -88,4 +88,14 @@ class TestCallReport(AiCallingCrmCase):
         """The pivot and graph views of the call analysis load."""
         for view_type in ("pivot", "graph", "kanban", "list", "form"):
             with self.subTest(view_type=view_type):
-                self.env["crm.call"].get_view(view_type=view_type)
+                self.env["crm.call"].with_user(self.user_counsellor_1).get_view(view_type=view_type)
+        calendar = self.env.ref("ai_calling_crm.mail_activity_view_calendar_call_follow_ups")
+        arch = self.env["mail.activity"].with_user(self.user_counsellor_1).get_view(calendar.id, "calendar")["arch"]
+        self.assertIn('date_start="call_due_at"', arch)
+
+    def test_lead_views_load(self):
+        """The lead form, list and kanban views with the calling additions load for a counsellor."""
+        for view_type in ("form", "list", "kanban"):
+            with self.subTest(view_type=view_type):
+                arch = self.env["crm.lead"].with_user(self.user_counsellor_1).get_view(view_type=view_type)["arch"]
+                self.assertIn("action_log_call", arch)

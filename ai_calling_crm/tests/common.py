@@ -28,16 +28,24 @@ class AiCallingCrmCase(TransactionCase):
         }
         context = {"mail_create_nolog": True, "no_reset_password": True}
         cls.user_manager = new_test_user(
-            cls.env, login="aicc_manager", groups="sales_team.group_sale_manager", context=context, **user_vals
+            cls.env, login="test_aicc_manager", groups="sales_team.group_sale_manager", context=context, **user_vals
         )
         cls.user_leader = new_test_user(
-            cls.env, login="aicc_leader", groups="sales_team.group_sale_salesman", context=context, **user_vals
+            cls.env, login="test_aicc_leader", groups="sales_team.group_sale_salesman", context=context, **user_vals
         )
         cls.user_counsellor_1 = new_test_user(
-            cls.env, login="aicc_counsellor_1", groups="sales_team.group_sale_salesman", context=context, **user_vals
+            cls.env,
+            login="test_aicc_counsellor_1",
+            groups="sales_team.group_sale_salesman",
+            context=context,
+            **user_vals,
         )
         cls.user_counsellor_2 = new_test_user(
-            cls.env, login="aicc_counsellor_2", groups="sales_team.group_sale_salesman", context=context, **user_vals
+            cls.env,
+            login="test_aicc_counsellor_2",
+            groups="sales_team.group_sale_salesman",
+            context=context,
+            **user_vals,
         )
         cls.team = cls.env["crm.team"].create(
             {

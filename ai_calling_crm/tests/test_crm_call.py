@@ -231,7 +231,7 @@ class TestCrmCallAccess(AiCallingCrmCase):
         manager = self.env["res.users"].create(
             {
                 "name": "Other manager",
-                "login": "aicc_other_manager",
+                "login": "test_aicc_other_manager",
                 "company_id": other_company.id,
                 "company_ids": [(6, 0, other_company.ids)],
                 "group_ids": [(6, 0, self.env.ref("sales_team.group_sale_manager").ids)],

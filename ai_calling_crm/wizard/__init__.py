@@ -1,1 +1,2 @@
 from . import crm_call_log_wizard
+from . import crm_lead_redistribute_wizard

@@ -45,6 +45,9 @@
         "demo/crm_lead_demo.xml",
         "demo/crm_call_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["ai_calling_crm/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": False,
 }

@@ -6,3 +6,4 @@ from . import test_assignment
 from . import test_assignment_concurrency
 from . import test_duplicate
 from . import test_lead_history
+from . import test_crm_call_ui

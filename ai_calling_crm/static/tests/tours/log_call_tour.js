@@ -1,0 +1,35 @@
+import { registry } from "@web/core/registry";
+
+// A counsellor logs a call from the lead form and sees it in the chatter and the Calls tab.
+registry.category("web_tour.tours").add("ai_calling_crm_log_call", {
+    steps: () => [
+        {
+            trigger: ".o_form_view .o_form_statusbar button[name='action_log_call']",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='outcome_id'] .o_selection_badge:contains('Call back later')",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='outcome_id'] .o_selection_badge.active:contains('Call back later')",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='notes'] textarea",
+            run: "edit माता-पिता से बात करके बताएंगे",
+        },
+        {
+            trigger: ".modal-footer button[name='action_log_call']",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            trigger: ".o-mail-Message:contains('Outbound call: Call back later')",
+        },
+        {
+            trigger: ".o_form_view .oe_stat_button[name='action_view_calls'] .o_stat_value:contains('1')",
+        },
+    ],
+});

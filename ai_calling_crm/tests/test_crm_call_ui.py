@@ -1,0 +1,33 @@
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install", "ai_calling_crm", "ai_calling_crm_calls")
+class TestCrmCallUi(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user_counsellor = new_test_user(
+            cls.env,
+            login="test_aicc_ui_counsellor",
+            groups="sales_team.group_sale_salesman",
+            tz="Asia/Kolkata",
+        )
+        cls.lead = cls.env["crm.lead"].create(
+            {
+                "name": "B.Sc Nursing enquiry",
+                "contact_name": "Kavya Menon",
+                "phone": "+91 98450 12345",
+                "type": "lead",
+                "user_id": cls.user_counsellor.id,
+            }
+        )
+
+    def test_log_call_from_lead_form(self):
+        """A counsellor logs a call from the lead form dialog in the browser."""
+        self.start_tour(f"/odoo/crm.lead/{self.lead.id}", "ai_calling_crm_log_call", login=self.user_counsellor.login)
+        call = self.lead.call_ids
+        self.assertEqual(len(call), 1)
+        self.assertEqual(call.outcome_id, self.env.ref("ai_calling_crm.call_outcome_call_back"))
+        self.assertEqual(call.notes, "माता-पिता से बात करके बताएंगे")
+        self.assertEqual(call.phone_number, "+919845012345")
+        self.assertTrue(self.lead.next_follow_up_at)

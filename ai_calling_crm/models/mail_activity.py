@@ -1,6 +1,7 @@
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytz
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -66,6 +67,16 @@ class MailActivity(models.Model):
                 activity_vals = dict(vals, date_deadline=self._get_call_deadline_date(vals["call_due_at"], user_id))
                 super(MailActivity, activity).write(activity_vals)
             self._schedule_call_crons()
+        elif vals.get("date_deadline") and "call_due_at" not in vals:
+            # Rescheduling by date (e.g. the activity's "Tomorrow" button) keeps the call's time of day.
+            timed = self.filtered("call_due_at")
+            super(MailActivity, self - timed).write(vals)
+            for activity in timed:
+                call_due_at = activity._get_call_due_on_date(vals["date_deadline"], vals.get("user_id"))
+                super(MailActivity, activity).write(
+                    dict(vals, call_due_at=call_due_at, call_notified=False, call_escalated=False)
+                )
+            timed._schedule_call_crons()
         else:
             super().write(vals)
         if {"call_due_at", "active", "activity_type_id", "res_id", "date_deadline"} & set(vals):
@@ -167,6 +178,15 @@ class MailActivity(models.Model):
         due_at = fields.Datetime.to_datetime(due_at)
         tz_record = self.with_context(tz=user.sudo().tz or self.env.context.get("tz") or "UTC")
         return fields.Datetime.context_timestamp(tz_record, due_at).date()
+
+    def _get_call_due_on_date(self, deadline, user_id=None):
+        """Return the call time moved to ``deadline``, at the same time of day in the assignee's time zone."""
+        self.ensure_one()
+        user = self.env["res.users"].browse(user_id) if user_id else self.user_id
+        tz = pytz.timezone(user.sudo().tz or self.env.context.get("tz") or "UTC")
+        local_due = pytz.utc.localize(self.call_due_at).astimezone(tz)
+        local_new = tz.localize(datetime.combine(fields.Date.to_date(deadline), local_due.time()))
+        return local_new.astimezone(pytz.utc).replace(tzinfo=None)
 
     def _split_for_cron(self):
         return [self[index : index + CRON_BATCH_SIZE] for index in range(0, len(self), CRON_BATCH_SIZE)]

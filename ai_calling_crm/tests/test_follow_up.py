@@ -240,3 +240,14 @@ class TestFollowUp(AiCallingCrmCase):
         self.assertFalse(activity.user_id)
         lead.user_id = self.user_counsellor_1
         self.assertEqual(activity.user_id, self.user_counsellor_1)
+
+    def test_reschedule_keeps_time_of_day(self):
+        """Moving a call follow-up to another day keeps its time of day and notifies again."""
+        # 12:00 UTC is 17:30 in Asia/Kolkata.
+        activity = self.lead._schedule_call_follow_up(datetime(2026, 3, 2, 12, 0))
+        activity.write({"call_notified": True, "call_escalated": True})
+        activity.date_deadline = date(2026, 3, 5)
+        self.assertEqual(activity.call_due_at, datetime(2026, 3, 5, 12, 0))
+        self.assertFalse(activity.call_notified)
+        self.assertFalse(activity.call_escalated)
+        self.assertEqual(self.lead.next_follow_up_at, datetime(2026, 3, 5, 12, 0))

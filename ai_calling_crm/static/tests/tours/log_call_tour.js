@@ -1,6 +1,6 @@
 import { registry } from "@web/core/registry";
 
-// A counsellor logs a call from the lead form and sees it in the chatter and the Calls tab.
+// A counsellor logs a call from the lead form, then the chatter note and the Calls smart button show it.
 registry.category("web_tour.tours").add("ai_calling_crm_log_call", {
     steps: () => [
         {

@@ -116,6 +116,49 @@ class CrmCall(models.Model):
         return super().write(vals)
 
     # ------------------------------------------------------------
+    # Telephony API
+    # ------------------------------------------------------------
+    @api.model
+    def report_provider_call(self, vals):
+        """Create the call a telephony provider reports, or update it when it was reported before.
+
+        Meant for telephony integrations calling over the external API. ``vals`` must contain
+        ``provider`` and ``external_call_id``. A report for a known call updates only its
+        duration, recording and notes: the outcome and its effects on the lead apply once, when the
+        call is first reported.
+
+        :return: id of the call
+        """
+        provider = vals.get("provider")
+        external_call_id = vals.get("external_call_id")
+        if not provider or not external_call_id:
+            raise UserError(
+                self.env._(
+                    "A reported call needs a provider and an external call ID, got %(provider)s and "
+                    "%(external_call_id)s.",
+                    provider=provider or self.env._("none"),
+                    external_call_id=external_call_id or self.env._("none"),
+                )
+            )
+        # The caller may not see a call reported earlier, e.g. on a lead of another counsellor, but
+        # it must be found to avoid a duplicate; updating it still checks the caller's access.
+        existing = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("provider", "=", provider), ("external_call_id", "=", external_call_id)], limit=1)
+        )
+        if not existing:
+            return self.create(vals).id
+        update_vals = {field: vals[field] for field in self._get_provider_update_fields() if field in vals}
+        if update_vals:
+            self.browse(existing.id).write(update_vals)
+        return existing.id
+
+    @api.model
+    def _get_provider_update_fields(self):
+        return ["duration", "recording_attachment_id", "recording_url", "notes"]
+
+    # ------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------
     @api.model
@@ -133,7 +176,7 @@ class CrmCall(models.Model):
         if not lead:
             raise ValidationError(
                 self.env._(
-                    "Lead %(lead_id)s was not found. It may have been deleted; choose another lead.",
+                    "Lead %(lead_id)s was not found. It may have been deleted, so choose another lead.",
                     lead_id=vals["lead_id"],
                 )
             )
@@ -144,7 +187,7 @@ class CrmCall(models.Model):
             if not formatted:
                 raise ValidationError(
                     self.env._(
-                        "The phone number %(number)s is not valid for %(country)s; enter it with its "
+                        "The phone number %(number)s is not valid for %(country)s. Enter it with its "
                         "country code, e.g. +919812345678.",
                         number=number,
                         country=country.name or self.env._("an unknown country"),

@@ -83,6 +83,32 @@ class TestCrmCall(AiCallingCrmCase):
         with self.assertRaises(IntegrityError):
             self._log_call(provider="exotel", external_call_id="abc-1")
 
+    def test_provider_report_twice(self):
+        """A provider reporting a call twice gets one call, updated by the second report."""
+        vals = {
+            "lead_id": self.lead.id,
+            "provider": "exotel",
+            "external_call_id": "CA-77",
+            "outcome_id": self.outcome_no_answer.id,
+            "duration": 0,
+        }
+        call_id = self.env["crm.call"].report_provider_call(vals)
+        again_id = self.env["crm.call"].report_provider_call(
+            dict(vals, duration=42, recording_url="https://recordings.example.com/CA-77.mp3")
+        )
+        self.assertEqual(call_id, again_id)
+        call = self.env["crm.call"].browse(call_id)
+        self.assertEqual(call.duration, 42)
+        self.assertEqual(call.recording_url, "https://recordings.example.com/CA-77.mp3")
+        self.assertEqual(self.lead.call_count, 1)
+        self.assertEqual(len(self.lead.activity_ids), 1, "the outcome's follow-up is planned once")
+
+    def test_provider_report_needs_ids(self):
+        """A provider report without its provider or external call ID is rejected."""
+        for vals in ({"provider": "exotel"}, {"external_call_id": "CA-78"}):
+            with self.subTest(vals=vals), self.assertRaisesRegex(UserError, "needs a provider"):
+                self.env["crm.call"].report_provider_call(dict(vals, lead_id=self.lead.id))
+
     def test_chatter_message(self):
         """Each call posts a note on the lead with direction, outcome, duration and notes."""
         notes = "अभिभावक से बात करेंगे\n<b>call after 6</b>"

@@ -2,10 +2,12 @@
 
 Database selection. Odoo 19 binds a request to a database from the session cookie, the ``X-Odoo-Database`` header,
 or, when ``dbfilter``/``--database`` leave one database, that one (``odoo/http.py``, ``_get_session_and_dbname``).
-Meta sends neither a cookie nor custom headers, so on a server with several databases the callback URL names the
-database in a ``db`` query parameter: ``/ai_calling_crm_meta/webhook?db=<name>``. The routes use ``auth='none'`` so
-that Odoo also dispatches them when no database was selected. In that case the ``db`` parameter is checked against
-``dbfilter`` and the existing databases, and the controller opens a cursor on that database.
+Meta sends neither a cookie nor custom headers. On a server with several databases and no per-host ``dbfilter``,
+Odoo therefore selects no database and dispatches only the routes of server-wide modules. For that setup, load this
+addon server-wide (``--load=base,web,ai_calling_crm_meta``) and name the database in the callback URL:
+``/ai_calling_crm_meta/webhook?db=<name>``. The routes use ``auth='none'`` so that they are part of that
+database-free routing map. The ``db`` parameter is then checked against ``dbfilter`` and the existing databases,
+and the controller opens a cursor on that database.
 """
 
 import contextlib
@@ -82,8 +84,8 @@ class MetaWebhookController(http.Controller):
     def _webhook_env(self, db_name):
         """Yield a superuser environment on the request's database, or on ``db_name`` when Odoo selected none.
 
-        Raises ``NotFound`` for a database that does not exist or that ``dbfilter`` hides, and ``ServiceUnavailable``
-        (503) when the database cannot be reached, so Meta retries the delivery later.
+        Raises ``NotFound`` for a database that does not exist, that ``dbfilter`` hides or that lacks this addon.
+        Raises ``ServiceUnavailable`` (503) when the database cannot be reached, so Meta retries the delivery later.
         """
         if request.db and (not db_name or db_name == request.db):
             yield request.env(user=SUPERUSER_ID, su=True)
@@ -98,7 +100,11 @@ class MetaWebhookController(http.Controller):
             _logger.warning("Meta webhook: database %s unavailable: %s", db_name, type(error).__name__)
             raise ServiceUnavailable() from error
         with cursor as cr:
-            yield api.Environment(cr, SUPERUSER_ID, {})
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            if "crm.meta.app" not in env:
+                _logger.warning("Meta webhook: database %s does not have the connector installed", db_name)
+                raise NotFound()
+            yield env
 
     def _find_signing_app(self, env, body, signature):
         """Return the active app whose secret produced ``signature`` (``sha256=<hex HMAC of body>``)."""

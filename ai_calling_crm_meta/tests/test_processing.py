@@ -243,6 +243,18 @@ class TestProcessing(MetaTestMixin, TransactionCase):
         self.assertEqual(set(events.mapped("state")), {"done"})
         self.assertEqual(len(events.lead_id), 60)
 
+    def test_store_query_count_flat(self):
+        """Storing 50 webhook changes takes as many queries as storing one: one INSERT for the whole delivery."""
+        self.store_events("819999")  # warms the caches the first call fills
+        self.env.flush_all()
+        before = self.cr.sql_log_count
+        self.store_events("820000")
+        one = self.cr.sql_log_count - before
+        before = self.cr.sql_log_count
+        self.store_events(*(f"82{index:04d}" for index in range(1, 51)))
+        fifty = self.cr.sql_log_count - before
+        self.assertEqual(fifty, one)
+
     @mute_logger(EVENT_LOGGER)
     def test_unknown_page_fails(self):
         """An event for a page that is not configured fails with a message saying what to add."""

@@ -1,10 +1,16 @@
+import contextlib
 import json
 from datetime import timedelta
+from unittest.mock import patch
 
+import psycopg2
+
+import odoo.http
 from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
+from ..controllers import main as webhook_controller
 from .common import FORM_ID, PAGE_ID, VERIFY_TOKEN, MetaTestMixin, sign, webhook_body
 
 WEBHOOK = "/ai_calling_crm_meta/webhook"
@@ -87,6 +93,16 @@ class TestWebhook(MetaTestMixin, HttpCase):
                 self.assertEqual(self.post(payload, signature).status_code, 403)
         self.assertFalse(self.events())
 
+    def test_rejection_log_has_no_body(self):
+        """The warning for a rejected delivery names the problem but not the body's content."""
+        body = webhook_body("900099").replace(b'"ad_id"', b'"secret_marker": "Priya 98765", "ad_id"')
+        with self.assertLogs(CONTROLLER_LOGGER, "WARNING") as logs:
+            self.assertEqual(self.post(body, sign(body, "another-secret")).status_code, 403)
+        self.assertEqual(len(logs.output), 1)
+        self.assertIn("wrong signature", logs.output[0])
+        self.assertNotIn("Priya", logs.output[0])
+        self.assertNotIn("900099", logs.output[0])
+
     def test_signature_over_raw_non_ascii_bytes(self):
         """The signature covers the raw bytes: UTF-8 text and Meta's escaped form are both verified as sent."""
         payload = json.loads(webhook_body("900004"))
@@ -162,6 +178,55 @@ class TestWebhook(MetaTestMixin, HttpCase):
         """A ``db`` parameter naming a database that is not served gets 404 and stores nothing."""
         response = self.post(webhook_body("930002"), path=f"{WEBHOOK}?db=no_such_database_aicc")
         self.assertEqual(response.status_code, 404)
+        self.assertFalse(self.events())
+
+    @contextlib.contextmanager
+    def serve_several_databases(self, databases):
+        """Make the test server behave as one serving ``databases`` with the addon loaded server-wide (``--load``).
+
+        With several databases and no ``dbfilter``, Odoo selects no database for a request without session or
+        header, so only the server-wide routes of the database-free routing map can answer.
+        """
+        server_wide = [*config["server_wide_modules"], "ai_calling_crm_meta"]
+        odoo.http.root.__dict__.pop("nodb_routing_map", None)
+        try:
+            with (
+                patch.dict(config._runtime_options, {"server_wide_modules": server_wide}),
+                patch.object(odoo.http, "db_list", return_value=databases),
+            ):
+                yield
+        finally:
+            odoo.http.root.__dict__.pop("nodb_routing_map", None)
+
+    def test_several_databases(self):
+        """On a server with several databases, the ``db`` parameter selects the database."""
+        with self.serve_several_databases([self.env.cr.dbname, "aicc_meta_other"]):
+            response = self.post(webhook_body("930004"), path=f"{WEBHOOK}?db={self.env.cr.dbname}")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.events().leadgen_id, "930004")
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_several_databases_without_db(self):
+        """On a server with several databases, a URL without ``db`` gets 404 and stores nothing."""
+        with self.serve_several_databases([self.env.cr.dbname, "aicc_meta_other"]):
+            response = self.post(webhook_body("930005"))
+        self.assertEqual(response.status_code, 404)
+        self.assertFalse(self.events())
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_database_down_returns_503(self):
+        """When the named database cannot be opened the webhook returns 503, so Meta retries, never 200."""
+
+        def fail_to_connect(db_name):
+            raise psycopg2.OperationalError("connection refused")
+
+        with (
+            self.serve_several_databases([self.env.cr.dbname, "aicc_meta_down"]),
+            patch.object(webhook_controller.http, "db_filter", side_effect=lambda dbs, host=None: dbs),
+            patch.object(webhook_controller, "Registry", side_effect=fail_to_connect),
+        ):
+            response = self.post(webhook_body("930003"), path=f"{WEBHOOK}?db=aicc_meta_down")
+        self.assertEqual(response.status_code, 503)
         self.assertFalse(self.events())
 
     # ------------------------------------------------------------

@@ -89,7 +89,6 @@ class CrmMetaApp(models.Model):
     _meta_app_id_uniq = models.UniqueIndex("(meta_app_id, company_id)", "A Meta app can be added once per company.")
     _max_attempts_positive = models.Constraint("CHECK (max_attempts > 0)", "Max attempts must be at least 1.")
 
-    @api.depends_context("uid")
     def _compute_webhook_url(self):
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         for app in self:

@@ -326,6 +326,7 @@ class CrmMetaLeadEvent(models.Model):
                 # Meta throttles per page: pause every event of the page, not only this one.
                 pause = max(error.retry_after, page.app_id.retry_delay)
                 page.sudo().throttled_until = fields.Datetime.now() + timedelta(seconds=pause)
+                self._trigger_processing(page.throttled_until)
             return self._schedule_retry(page, str(error), error.code, error.retry_after)
         if error.kind == "permission":
             message = self.env._(

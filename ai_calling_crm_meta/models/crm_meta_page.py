@@ -146,6 +146,9 @@ class CrmMetaPage(models.Model):
         }
         if data.get("is_valid"):
             values.update(token_state="valid", token_message=False)
+            if self.token_state == "broken":
+                # Leads that waited for this page are fetched again.
+                self.env["crm.meta.lead.event"]._trigger_processing()
             missing = {"leads_retrieval", "pages_manage_metadata"} - set(data.get("scopes") or [])
             if missing:
                 message = self.env._(

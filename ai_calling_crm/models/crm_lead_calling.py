@@ -192,6 +192,8 @@ class CrmLead(models.Model):
         activities = self.sudo()._get_open_call_follow_ups()
         due_by_lead = {}
         for activity in activities:
+            # NOTE: a call activity planned by date only (no call time) counts from 00:00 UTC of
+            # its due date, and the reminder cron skips it.
             due = activity.call_due_at or fields.Datetime.to_datetime(activity.date_deadline)
             if activity.res_id not in due_by_lead or due < due_by_lead[activity.res_id]:
                 due_by_lead[activity.res_id] = due

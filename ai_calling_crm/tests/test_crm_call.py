@@ -265,6 +265,14 @@ class TestCrmCallAccess(AiCallingCrmCase):
         )
         self.assertFalse(self.env["crm.call"].with_user(manager).search([("id", "in", self.call_1.ids)]))
 
+    def test_outcome_other_company_hidden(self):
+        """An outcome of another company is hidden from the counsellors of this one."""
+        other_company = self.env["res.company"].create({"name": "Other Institute"})
+        outcome = self.env["crm.call.outcome"].create({"name": "Left a voicemail", "company_id": other_company.id})
+        outcomes = self.env["crm.call.outcome"].with_user(self.user_counsellor_1).search([])
+        self.assertNotIn(outcome, outcomes)
+        self.assertIn(self.env.ref("ai_calling_crm.call_outcome_busy"), outcomes)
+
     def test_outcomes_read_only(self):
         """Counsellors read outcomes but cannot change them."""
         outcome = self.env.ref("ai_calling_crm.call_outcome_busy").with_user(self.user_counsellor_1)

@@ -24,7 +24,6 @@ class CrmCall(models.Model):
     # ------------------------------------------------------------
     lead_id = fields.Many2one(
         "crm.lead",
-        string="Lead",
         required=True,
         index=True,
         # A call means nothing without its lead, and erasing a lead must erase its calls.
@@ -46,7 +45,7 @@ class CrmCall(models.Model):
     # ------------------------------------------------------------
     call_start = fields.Datetime("Start", default=fields.Datetime.now, required=True, index=True)
     duration = fields.Integer("Duration (s)", help="Talk time in seconds.")
-    outcome_id = fields.Many2one("crm.call.outcome", string="Outcome", index="btree_not_null")
+    outcome_id = fields.Many2one("crm.call.outcome", index="btree_not_null")
     is_connected = fields.Boolean(related="outcome_id.is_connected", store=True, string="Connected")
     connect_rate = fields.Float(
         "Connect Rate (%)",

@@ -53,7 +53,7 @@ class CrmCallOutcome(models.Model):
     # Effects on the lead
     # ------------------------------------------------------------
     mark_lost = fields.Boolean("Mark Lead Lost", help="Mark the lead lost as soon as a call has this outcome.")
-    lost_reason_id = fields.Many2one("crm.lost.reason", string="Lost Reason")
+    lost_reason_id = fields.Many2one("crm.lost.reason")
     set_wrong_number = fields.Boolean(
         "Flag Wrong Number", help="Flag the lead's number as wrong, so the lead is not offered for calling again."
     )

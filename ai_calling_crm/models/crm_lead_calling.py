@@ -14,13 +14,11 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
     # Calls
     # ------------------------------------------------------------
-    call_ids = fields.One2many("crm.call", "lead_id", string="Calls")
+    call_ids = fields.One2many("crm.call", "lead_id")
     call_count = fields.Integer("Number of Calls", compute="_compute_call_count")
     first_call_date = fields.Datetime("First Call", compute="_compute_call_stats", store=True)
     last_call_date = fields.Datetime("Last Call", compute="_compute_call_stats", store=True)
-    last_call_outcome_id = fields.Many2one(
-        "crm.call.outcome", string="Last Call Outcome", compute="_compute_call_stats", store=True
-    )
+    last_call_outcome_id = fields.Many2one("crm.call.outcome", compute="_compute_call_stats", store=True)
     time_to_first_call = fields.Float(
         "Time to First Call (h)",
         compute="_compute_time_to_first_call",

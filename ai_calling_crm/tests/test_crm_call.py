@@ -174,7 +174,7 @@ class TestCrmCallAccess(AiCallingCrmCase):
         wizard = (
             self.env["crm.call.log.wizard"]
             .with_user(self.user_counsellor_1)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"outcome_id": self.env.ref("ai_calling_crm.call_outcome_busy").id, "duration_minutes": 1.5})
         )
         wizard.action_log_call()

@@ -10,10 +10,10 @@ class CrmCallLogWizard(models.TransientModel):
     _name = "crm.call.log.wizard"
     _description = "Log a Call"
 
-    lead_id = fields.Many2one("crm.lead", string="Lead", required=True, ondelete="cascade")
+    lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade")
     lead_phone = fields.Char(related="lead_id.phone", string="Phone")
     lead_second_phone = fields.Char(related="lead_id.second_phone", string="Second Phone")
-    outcome_id = fields.Many2one("crm.call.outcome", string="Outcome", required=True)
+    outcome_id = fields.Many2one("crm.call.outcome", required=True)
     direction = fields.Selection([("outbound", "Outbound"), ("inbound", "Inbound")], default="outbound", required=True)
     phone_number = fields.Char(
         "Number Dialled", help="Leave empty for the lead's phone. Enter the second number if you called that one."

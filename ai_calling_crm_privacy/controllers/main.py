@@ -12,7 +12,7 @@ from odoo.http import request
 
 _logger = logging.getLogger(__name__)
 
-# Largest signed_request accepted. Meta's payload holds a user id, an algorithm name and timestamps, well under 1 KB.
+# Largest signed_request accepted. Meta's payload contains a user id, an algorithm name and timestamps, well under 1 KB.
 MAX_SIGNED_REQUEST_LENGTH = 4096
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
 

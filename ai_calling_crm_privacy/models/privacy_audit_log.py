@@ -5,7 +5,7 @@ from odoo.exceptions import UserError
 
 _logger = logging.getLogger(__name__)
 
-# Privacy laws ask controllers to show what they did with personal data; one year is the shortest period this addon
+# Privacy laws ask controllers to show what they did with personal data. One year is the shortest period this addon
 # keeps the trail, whatever retention policy is configured.
 MIN_RETENTION_DAYS = 365
 

@@ -20,8 +20,8 @@ EVIDENCE_GROUP = "ai_calling_crm_privacy.group_privacy_officer"
 class CrmPrivacyConsent(models.Model):
     """One timestamped consent event: given, withdrawn or expired.
 
-    Records are append-only evidence: nobody can edit or delete them through the ORM, so a withdrawal or an expiry
-    is a new record, and the latest record per person, purpose and channel is the current state. Only an erasure
+    Records are append-only evidence, because no user can edit or delete them through the ORM. A withdrawal or an
+    expiry is a new record, and the latest record per person, purpose and channel is the current state. Only an erasure
     removes them, through ``_unlink_for_erasure``.
     """
 

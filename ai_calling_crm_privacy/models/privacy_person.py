@@ -65,9 +65,9 @@ class CrmPrivacyPerson(models.AbstractModel):
     def _find_records(self, identifiers, submission_date=None, excluded=None):
         """Return an ordered dict ``{model name: recordset}`` of every record holding the person's data.
 
-        Contacts match on email or phone; leads match on email, phone, second phone or a matched contact, and on
-        the exact name only when neither email nor phone is known (then only leads created within
-        ``NAME_MATCH_WINDOW_DAYS`` of ``submission_date``). Everything else follows from those: calls, chatter
+        Contacts match on email or phone. Leads match on email, phone, second phone or a matched contact. When
+        neither email nor phone is known, leads match on the exact name if they were created within
+        ``NAME_MATCH_WINDOW_DAYS`` of ``submission_date``. Everything else follows from those: calls, chatter
         messages, form answers, Meta events, consents, attachments, activities, queued mail and blacklist entries.
         ``excluded`` maps model names to ids the officer left out; records found only through them are left out too.
         """
@@ -136,6 +136,7 @@ class CrmPrivacyPerson(models.AbstractModel):
         return [row[0] for row in self.env.cr.fetchall()]
 
     def _get_name_domain(self, name, submission_date):
+        # NOTE: only exact names match, so a lead typed as "Meera  Iyer " or "M. Iyer" is not found by name alone.
         domain = Domain("contact_name", "=ilike", name) | Domain("partner_name", "=ilike", name)
         if submission_date:
             window = timedelta(days=NAME_MATCH_WINDOW_DAYS)
@@ -225,7 +226,7 @@ class CrmPrivacyPerson(models.AbstractModel):
     def _export(self, found):
         """Return the bytes of a zip archive with everything in ``found``.
 
-        The archive holds ``data.json`` (all records of all kinds), one CSV file per kind of data, and the files of
+        The archive contains ``data.json`` (all records of all kinds), one CSV file per kind of data, and the files of
         the attachments under ``attachments/``. Binary fields other than attachment contents are left out.
         """
         buffer = io.BytesIO()
@@ -330,6 +331,7 @@ class CrmPrivacyPerson(models.AbstractModel):
         else:
             self._anonymise(found["crm.lead"].exists())
         counts["res.partner"] = len(found["res.partner"])
+        # NOTE: a contact linked to a user is anonymised, but the user's login keeps the old email.
         self._anonymise(found["res.partner"].exists())
         counts["crm.privacy.request"] = len(found["crm.privacy.request"])
         self._anonymise(found["crm.privacy.request"].exists())
@@ -395,7 +397,8 @@ class CrmPrivacyPerson(models.AbstractModel):
             "crm.lead": {"type", "lang_code"},
             "res.partner": {"type", "lang", "tz"},
             "crm.call": {"provider", "direction"},
-            "crm.privacy.request": {"name", "request_type", "state", "source"},
+            # The confirmation code hash stays so that Meta's status page can still show the completed erasure.
+            "crm.privacy.request": {"name", "request_type", "state", "source", "confirmation_code_hash"},
         }.get(model_name, set())
 
     def _sweep_tracking_values(self, found, identifiers):
@@ -430,8 +433,8 @@ class CrmPrivacyPerson(models.AbstractModel):
     def _sweep_tracking_texts(self, identifiers):
         """Blank char and text tracking values on other records that quote the identifiers, e.g. an old email.
 
-        Tracking values copy field values as text when a record changes; when a contact is replaced on another
-        person's lead, the lead's email and phone fields change with it and their old values stay in the history.
+        Tracking values copy field values as text when a record changes. When a contact is replaced on another
+        person's lead, the lead's email and phone change with it, and their old values stay in the history.
         """
         patterns = [f"%{identifiers[key]}%" for key in ("email", "name") if identifiers[key]]
         digits = f"%{identifiers['phone_key']}%" if identifiers["phone_key"] else None

@@ -11,8 +11,8 @@ from odoo.tools import email_normalize, html2plaintext, parse_contact_from_email
 _logger = logging.getLogger(__name__)
 
 OFFICER_GROUP = "ai_calling_crm_privacy.group_privacy_officer"
-# GDPR article 12(3) gives one month to answer; DPDP rules allow up to 90 days for grievances. One month is the
-# default so that a single setting satisfies both; officers can raise it in the settings.
+# GDPR article 12(3) gives one month to respond, and the DPDP rules allow up to 90 days for grievances. One month
+# is the default so that a single setting satisfies both. Officers can raise it in the settings.
 DEFAULT_DUE_DAYS = 30
 DEFAULT_REMINDER_DAYS = 7
 # Words that pick the request type of an email; the officer corrects the type when the guess is wrong.
@@ -157,7 +157,7 @@ class CrmPrivacyRequest(models.Model):
     # Actions
     # ------------------------------------------------------------
     def action_find_matches(self):
-        """List every record that holds the requester's data, keeping the lines the officer excluded earlier."""
+        """List every record that contains the requester's data, keeping the lines the officer excluded earlier."""
         self._check_officer()
         for request in self:
             request._action_find_matches()
@@ -212,7 +212,7 @@ class CrmPrivacyRequest(models.Model):
         return True
 
     def action_done(self):
-        """Close the request once the officer has answered it, e.g. after correcting the records."""
+        """Close the request once the officer has responded, e.g. after correcting the records."""
         self._check_officer()
         for request in self:
             request._check_open()
@@ -470,7 +470,7 @@ class CrmPrivacyRequest(models.Model):
 
 
 class CrmPrivacyRequestMatch(models.Model):
-    """One record that holds the requester's data, listed on the request before anything is done."""
+    """One record that contains the requester's data, listed on the request before anything is done."""
 
     _name = "crm.privacy.request.match"
     _description = "Data-Subject Request Match"

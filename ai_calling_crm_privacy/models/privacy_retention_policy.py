@@ -27,9 +27,9 @@ class CrmPrivacyRetentionPolicy(models.Model):
     """Rule that anonymises, deletes or archives one kind of record once it is older than a number of days.
 
     The scheduled job applies active policies in batches that commit their progress, so a run over hundreds of
-    thousands of records keeps a bounded memory and resumes where it stopped after a crash: every processed record
-    leaves the policy's domain (it is anonymised, deleted or archived), so the next run starts on what is left.
-    Records on legal hold never match.
+    thousands of records keeps a bounded memory. Every processed record leaves the policy's domain because it is
+    anonymised, deleted or archived, so a run that stopped after a crash resumes on what is left. Records on legal
+    hold never match.
     """
 
     _name = "crm.privacy.retention.policy"
@@ -111,7 +111,7 @@ class CrmPrivacyRetentionPolicy(models.Model):
         """Apply every active policy in batches of ``batch_size`` records.
 
         ``batch_size`` defaults to the ``ai_calling_crm_privacy.retention_batch_size`` parameter, else
-        ``DEFAULT_BATCH_SIZE``. Each batch ends with ``ir.cron._commit_progress``; when the cron's time is up the
+        ``DEFAULT_BATCH_SIZE``. Each batch ends with ``ir.cron._commit_progress``. When the cron's time is up, the
         job stops and reports the remaining count, so the scheduler runs it again soon.
         """
         batch_size = batch_size or self._get_batch_size()

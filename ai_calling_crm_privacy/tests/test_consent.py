@@ -25,7 +25,7 @@ class TestConsent(PrivacyCommon):
         cls.lead_other = cls._create_lead("Ravi Menon", email="ravi.menon@example.org", user=cls.counsellor_2)
 
     def test_evidence_append_only(self):
-        """Nobody, not even the superuser, can edit or delete a consent record."""
+        """Neither users nor the superuser can edit or delete a consent record."""
         consent = self.Consent._record(self.lead, "inquiry", "given", source="web_form", ip_address="198.51.100.4")
         with self.assertRaises(UserError):
             consent.write({"status": "withdrawn"})

@@ -145,7 +145,7 @@ class TestErasureCompleteness(PrivacyCommon):
         self.env.cr.precommit.run()
 
     def test_erasure_leaves_no_trace(self):
-        """After the erasure no text column holds the person's name, email or phone; the other person is intact."""
+        """After the erasure no text column contains the person's name, email or phone; the other person is intact."""
         self._populate_person()
         request = (
             self.env["crm.privacy.request"]
@@ -192,7 +192,7 @@ class TestErasureCompleteness(PrivacyCommon):
         self.assertTrue(any(f"Kept note about {KEPT_NAME}" in body for body in bodies))
 
     def test_erasure_record_and_audit(self):
-        """The erasure record keeps keyed hashes and counts, and the audit log holds counts without identifiers."""
+        """The erasure record keeps keyed hashes and counts, and the audit log contains counts without identifiers."""
         request = (
             self.env["crm.privacy.request"]
             .with_user(self.officer)

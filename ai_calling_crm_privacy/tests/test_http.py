@@ -52,8 +52,20 @@ class TestMetaDataDeletion(HttpCase):
         self.assertIn("New", status.text)
         self.assertNotIn("1234567890123456", status.text)
 
+    def test_status_after_erasure(self):
+        """Once the officer erases the person, the status page shows the request as done."""
+        code = self._post(sign(self.payload)).json()["confirmation_code"]
+        request = self.env["crm.privacy.request"].search([("meta_user_id", "=", "1234567890123456")])
+        request.requester_email = "meta.person@example.org"
+        request.action_find_matches()
+        request.action_erase()
+        self.assertFalse(request.meta_user_id)
+        status = self.url_open(f"{STATUS_URL}?code={code}")
+        self.assertEqual(status.status_code, 200)
+        self.assertIn("Done", status.text)
+
     def test_status_needs_exact_code(self):
-        """The status page answers 404 for a wrong, truncated or missing code."""
+        """The status page returns 404 for a wrong, truncated or missing code."""
         code = self._post(sign(self.payload)).json()["confirmation_code"]
         for url in (f"{STATUS_URL}?code={code[:-1]}", f"{STATUS_URL}?code={code.lower()}x", STATUS_URL):
             with self.subTest(url=url):
@@ -90,7 +102,7 @@ class TestMetaDataDeletion(HttpCase):
 
     @mute_logger("odoo.addons.ai_calling_crm_privacy.controllers.main")
     def test_no_secret_configured(self):
-        """Without any app secret the callback answers 503 instead of accepting unsigned data."""
+        """Without any app secret the callback returns 503 instead of accepting unsigned data."""
         self.env["ir.config_parameter"].set_param("ai_calling_crm_privacy.meta_app_secret", False)
         self.assertEqual(self._post(sign(self.payload)).status_code, 503)
 

@@ -10,9 +10,9 @@ Steps, each in the same run so the ratios compare like with like:
 1. create the database ``--db`` with ``ai_calling_crm_privacy`` (skipped with ``--reuse-db``);
 2. erasure: create two people with the same data (leads, calls, chatter messages), erase the first through a
    data-subject request and delete the second's leads and contact with plain ``unlink`` (the Odoo baseline);
-3. retention: insert ``--retention-leads`` lost leads older than a year twice with SQL, run an anonymising
-   retention policy over the first set through ``_cron_apply_retention`` and delete the second set with plain
-   ``unlink`` in batches of the same size, committing after each batch (the baseline).
+3. retention: insert two sets of ``--retention-leads`` lost leads older than a year with SQL. Run an anonymising
+   retention policy over the first set through ``_cron_apply_retention``. As the baseline, delete the second set
+   with plain ``unlink`` in batches of the same size, committing after each batch.
 
 Each measurement reports wall time, the peak of Python memory traced by ``tracemalloc`` (which slows both sides
 alike), the growth of the process's maximum resident set size, and the number of SQL queries from the cursor's

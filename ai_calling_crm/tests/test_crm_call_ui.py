@@ -31,3 +31,35 @@ class TestCrmCallUi(HttpCase):
         self.assertEqual(call.notes, "माता-पिता से बात करके बताएंगे")
         self.assertEqual(call.phone_number, "+919845012345")
         self.assertTrue(self.lead.next_follow_up_at)
+
+    def test_log_call_from_kanban_card(self):
+        """A counsellor logs a call from the phone button of her pipeline card."""
+        opportunity = self.env["crm.lead"].create(
+            {
+                "name": "Spoken English enquiry",
+                "phone": "+91 99350 67890",
+                "type": "opportunity",
+                "user_id": self.user_counsellor.id,
+            }
+        )
+        self.start_tour(
+            "/odoo/action-crm.crm_lead_action_pipeline",
+            "ai_calling_crm_log_call_kanban",
+            login=self.user_counsellor.login,
+        )
+        self.assertEqual(opportunity.call_ids.outcome_id, self.env.ref("ai_calling_crm.call_outcome_no_answer"))
+
+    def test_log_call_from_list_row(self):
+        """A counsellor logs a call from the row button of the leads list."""
+        lead = self.env["crm.lead"].create(
+            {
+                "name": "Data Science enquiry",
+                "phone": "+91 90000 45678",
+                "type": "lead",
+                "user_id": self.user_counsellor.id,
+            }
+        )
+        self.start_tour(
+            "/odoo/action-crm.crm_lead_all_leads", "ai_calling_crm_log_call_list", login=self.user_counsellor.login
+        )
+        self.assertEqual(lead.call_ids.outcome_id, self.env.ref("ai_calling_crm.call_outcome_busy"))

@@ -33,3 +33,57 @@ registry.category("web_tour.tours").add("ai_calling_crm_log_call", {
         },
     ],
 });
+
+// The same dialog opens from the phone button of a pipeline kanban card, as in the mobile app.
+registry.category("web_tour.tours").add("ai_calling_crm_log_call_kanban", {
+    steps: () => [
+        {
+            trigger: ".o_kanban_record:contains('Spoken English enquiry') button[name='action_log_call']",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='outcome_id'] .o_selection_badge:contains('No answer')",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='outcome_id'] .o_selection_badge.active:contains('No answer')",
+        },
+        {
+            trigger: ".modal-footer button[name='action_log_call']",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            trigger: ".o_kanban_view",
+        },
+    ],
+});
+
+// And from the row button of the leads list.
+registry.category("web_tour.tours").add("ai_calling_crm_log_call_list", {
+    steps: () => [
+        {
+            trigger: ".o_data_row:contains('Data Science enquiry') button[name='action_log_call']",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='outcome_id'] .o_selection_badge:contains('Busy')",
+            run: "click",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='outcome_id'] .o_selection_badge.active:contains('Busy')",
+        },
+        {
+            trigger: ".modal-footer button[name='action_log_call']",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            trigger: ".o_list_view",
+        },
+    ],
+});

@@ -163,9 +163,10 @@ class CrmLead(models.Model):
         """Return ``{lead: original lead}`` for the leads of ``self`` that duplicate an open lead.
 
         Two leads are duplicates when their E.164 phone (``phone_sanitized``) or normalised email
-        (``email_normalized``) are equal and they belong to the same company. The original is an active lead that
-        is neither won nor lost, created within the duplicate window (``ai_calling_crm.duplicate_window_days``,
-        0 disables the check), or an earlier lead of ``self``. A duplicate of a duplicate points to the first one.
+        (``email_normalized``) are equal and they belong to the same company, or one of them to none. The original
+        is an active lead that is neither won nor lost, created within the duplicate window
+        (``ai_calling_crm.duplicate_window_days``, 0 disables the check), or an earlier lead of ``self``. A
+        duplicate of a duplicate points to the first one.
         """
         window = self._get_duplicate_window_days()
         if window <= 0:
@@ -191,30 +192,43 @@ class CrmLead(models.Model):
             order="id",
         )
 
-        first_by_key = {}
+        # key -> possible originals in id order, so that the oldest compatible one wins
+        originals_by_key = defaultdict(list)
         for candidate in candidates:
-            original = candidate.duplicate_of_id or candidate
             for key in candidate._get_duplicate_keys():
-                first_by_key.setdefault(key, original)
+                originals_by_key[key].append(candidate.duplicate_of_id or candidate)
         originals = {}
         for lead in self.sorted("id"):
             keys = lead._get_duplicate_keys()
-            original = next((first_by_key[key] for key in keys if key in first_by_key), None)
+            original = next(
+                (
+                    original
+                    for key in keys
+                    for original in originals_by_key.get(key, [])
+                    if lead._is_company_compatible(original)
+                ),
+                None,
+            )
             if original:
                 originals[lead] = original
             else:
                 for key in keys:
-                    first_by_key.setdefault(key, lead)
+                    originals_by_key[key].append(lead)
         return originals
 
     def _get_duplicate_keys(self):
         self.ensure_one()
         keys = []
         if self.phone_sanitized:
-            keys.append((self.company_id.id, "phone", self.phone_sanitized))
+            keys.append(("phone", self.phone_sanitized))
         if self.email_normalized:
-            keys.append((self.company_id.id, "email", self.email_normalized))
+            keys.append(("email", self.email_normalized))
         return keys
+
+    def _is_company_compatible(self, other):
+        """Return whether ``self`` and ``other`` may be the same person's leads: same company, or one has none."""
+        self.ensure_one()
+        return not self.company_id or not other.company_id or self.company_id == other.company_id
 
     def _link_duplicates(self, originals):
         by_original = defaultdict(list)
@@ -258,7 +272,7 @@ class CrmLead(models.Model):
     # Assignment by rules
     # ------------------------------------------------------------
 
-    def _assign_by_rules(self, method="rule", exclude_users=None):
+    def _assign_by_rules(self, method="rule", exclude_users=None, notify=True):
         """Give each lead of ``self`` a counsellor by the calling assignment rules of the teams.
 
         Leads that are archived, won, lost or ``calling_blocked`` are left alone. A lead whose team has calling
@@ -269,6 +283,8 @@ class CrmLead(models.Model):
 
         :param method: history cause written for leads a rule assigns (``rule`` or ``redistribution``)
         :param exclude_users: ``res.users`` never picked, e.g. the counsellor whose leads are redistributed
+        :param notify: send each new salesperson Odoo's assignment notification (batch runs turn it off, as
+            Odoo's own batch assignment does)
         :return: the leads that were given a counsellor
         """
         leads = self.sudo().filtered(
@@ -311,9 +327,9 @@ class CrmLead(models.Model):
         assigned = self.browse()
         for (user_id, team_id, cause, reason), lead_ids in writes.items():
             batch = self.browse(lead_ids).sudo()
-            batch.with_context(**{METHOD_KEY: cause, REASON_KEY: reason}).write(
-                {"user_id": user_id, "team_id": team_id}
-            )
+            batch.with_context(
+                **{METHOD_KEY: cause, REASON_KEY: reason, "mail_auto_subscribe_no_notify": not notify}
+            ).write({"user_id": user_id, "team_id": team_id})
             assigned |= batch
         for team_id, lead_ids in team_only.items():
             self.browse(lead_ids).sudo().write({"team_id": team_id})
@@ -346,6 +362,8 @@ class CrmLead(models.Model):
     def _assign_calling_backlog(self, teams=None):
         """Assign the open unassigned leads that calling teams take, and return the leads that were considered.
 
+        The new salespersons are not notified lead by lead: the backlog can hold thousands of leads.
+
         :param teams: limit to leads these teams take (default: every team with calling assignment rules)
         """
         domain = (
@@ -355,7 +373,7 @@ class CrmLead(models.Model):
         if teams is not None:
             calling_teams = teams.sudo().filtered("calling_assignment")
             leads = self.browse().sudo().union(*leads._get_assignment_teams(calling_teams).values())
-        leads._assign_by_rules()
+        leads._assign_by_rules(notify=False)
         return leads.with_env(self.env)
 
     @api.model

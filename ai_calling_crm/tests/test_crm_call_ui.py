@@ -63,3 +63,22 @@ class TestCrmCallUi(HttpCase):
             "/odoo/action-crm.crm_lead_all_leads", "ai_calling_crm_log_call_list", login=self.user_counsellor.login
         )
         self.assertEqual(lead.call_ids.outcome_id, self.env.ref("ai_calling_crm.call_outcome_busy"))
+
+
+@tagged("post_install", "-at_install", "ai_calling_crm", "ai_calling_crm_calls")
+class TestCrmCallUiMobile(TestCrmCallUi):
+    """The form and kanban scenarios on a phone-sized touch screen, as in the Odoo mobile app.
+
+    The leads list is left out: the mobile app opens leads as kanban cards.
+    """
+
+    browser_size = "375x667"
+    touch_enabled = True
+
+    def test_mobile_log_call_from_lead_form(self):
+        """On a phone, the Log Call button stays visible in the lead form header."""
+        self.test_log_call_from_lead_form()
+
+    def test_mobile_log_call_from_kanban_card(self):
+        """On a phone, the phone button of a pipeline card opens the dialog."""
+        self.test_log_call_from_kanban_card()

@@ -1,6 +1,7 @@
 import { registry } from "@web/core/registry";
 
-// A counsellor logs a call from the lead form, then the chatter note and the Calls smart button show it.
+// A counsellor logs a call from the lead form, then the chatter note, the Calls smart button and
+// the Calls tab show it.
 registry.category("web_tour.tours").add("ai_calling_crm_log_call", {
     steps: () => [
         {
@@ -30,6 +31,10 @@ registry.category("web_tour.tours").add("ai_calling_crm_log_call", {
         },
         {
             trigger: ".o_form_view .oe_stat_button[name='action_view_calls'] .o_stat_value:contains('1')",
+            isActive: ["desktop"], // Odoo 19 shows no smart buttons on a phone-sized form
+        },
+        {
+            trigger: ".o_form_view .o_notebook .nav-link:contains('Calls')",
         },
     ],
 });

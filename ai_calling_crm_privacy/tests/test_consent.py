@@ -60,6 +60,16 @@ class TestConsent(PrivacyCommon):
         with freeze_time(later):
             self.assertFalse(self.lead._check_consent("marketing", "email"))
 
+    def test_check_consent_query_count(self):
+        """A consent check costs a fixed, small number of queries, so calling code can run it per lead."""
+        self.Consent._record(self.lead, "marketing", "given", channel="email")
+        lead = self.lead.with_user(self.counsellor_1)
+        self.env.invalidate_all()
+        # 17 with a cold cache: the lead's record rules and flags, the purpose search and its company, the latest
+        # consent search and its fields. The lead has no contact, so no contact check runs.
+        with self.assertQueryCount(17):
+            self.assertTrue(lead._check_consent("marketing", "email"))
+
     def test_expiry_cron_records_expired_state(self):
         """The expiry job appends an 'expired' record for consents past their validity."""
         self.Consent._record(self.lead, "marketing", "given", channel="email")

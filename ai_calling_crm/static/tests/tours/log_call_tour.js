@@ -5,6 +5,11 @@ import { registry } from "@web/core/registry";
 registry.category("web_tour.tours").add("ai_calling_crm_log_call", {
     steps: () => [
         {
+            // Tap-to-call link under the title, shown on phones only.
+            trigger: ".o_form_view div[name='mobile_call_links'] a[href^='tel:']",
+            isActive: ["mobile"],
+        },
+        {
             trigger: ".o_form_view .o_form_statusbar button[name='action_log_call']",
             run: "click",
         },

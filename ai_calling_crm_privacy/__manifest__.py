@@ -29,6 +29,9 @@
         "templates/privacy_templates.xml",
     ],
     "demo": [],
+    "assets": {
+        "web.assets_tests": ["ai_calling_crm_privacy/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": False,
 }

@@ -204,12 +204,12 @@ class Chromium:
             raise BrowserError(f"Evaluating {expression[:80]!r} failed: {details.get('text')}")
         return result.get("result", {}).get("value")
 
-    def wait_for(self, expression, timeout=30, interval=0.25):
+    def wait_for(self, expression, timeout=30, interval=0.25, await_promise=False):
         """Wait until ``expression`` evaluates to a true value in the page and return that value."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(BrowserError):
-                value = self.evaluate(expression)
+                value = self.evaluate(expression, await_promise=await_promise)
                 if value:
                     return value
             self.pump(interval)
@@ -235,7 +235,12 @@ class Chromium:
         self.errors.clear()
         try:
             self.navigate(url)
-            self.wait_for(f"window.odoo && odoo.isTourReady && odoo.isTourReady({tour_name!r})", timeout=60)
+            # isTourReady returns a promise, which only resolves once the tour's own conditions are met.
+            self.wait_for(
+                f"window.odoo && odoo.isTourReady ? odoo.isTourReady({tour_name!r}) : false",
+                timeout=60,
+                await_promise=True,
+            )
             options = json.dumps({"stepDelay": 0, "keepWatchBrowser": False, "startUrl": start_path})
             self.evaluate(f"odoo.startTour({tour_name!r}, {options}); true")
             deadline = time.monotonic() + timeout

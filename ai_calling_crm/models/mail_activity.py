@@ -197,12 +197,19 @@ class MailActivity(models.Model):
             return
         notify_cron = self.env.ref("ai_calling_crm.ir_cron_notify_call_follow_ups", raise_if_not_found=False)
         escalate_cron = self.env.ref("ai_calling_crm.ir_cron_escalate_call_follow_ups", raise_if_not_found=False)
-        due_times = sorted(set(self.mapped("call_due_at")))
+        # Cron triggers have a one-minute precision: one trigger per minute, rounded up so that the
+        # cron never runs before the calls it should notify are due.
+        due_times = sorted({self._ceil_to_minute(due) for due in self.mapped("call_due_at")})
         if notify_cron:
             notify_cron.sudo()._trigger(due_times)
         if escalate_cron:
             grace = timedelta(minutes=self._get_escalation_grace_minutes())
             escalate_cron.sudo()._trigger([due + grace for due in due_times])
+
+    @api.model
+    def _ceil_to_minute(self, moment):
+        floored = moment.replace(second=0, microsecond=0)
+        return floored if floored == moment else floored + timedelta(minutes=1)
 
     def _get_call_leads(self):
         lead_ids = {activity.res_id for activity in self.sudo() if activity.res_model == "crm.lead"}

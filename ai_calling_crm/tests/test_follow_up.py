@@ -80,6 +80,18 @@ class TestFollowUp(AiCallingCrmCase):
         self.assertIn((self.notify_cron, datetime(2026, 3, 2, 12, 0)), planned)
         self.assertIn((self.escalate_cron, datetime(2026, 3, 2, 12, 45)), planned)
 
+    def test_cron_triggers_per_minute(self):
+        """Follow-ups due within the same minute share one trigger, never earlier than their time."""
+        lead_2 = self._create_lead(self.user_counsellor_2)
+        self.lead._schedule_call_follow_up(datetime(2026, 3, 2, 12, 0, 10))
+        lead_2._schedule_call_follow_up(datetime(2026, 3, 2, 12, 0, 40))
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", self.notify_cron.id)])
+        self.assertEqual(triggers.mapped("call_at"), [datetime(2026, 3, 2, 12, 1)] * 2)
+        activities = self.env["mail.activity"].search([("res_id", "in", (self.lead | lead_2).ids)])
+        activities.write({"date_deadline": date(2026, 3, 6)})
+        new_triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", self.notify_cron.id)]) - triggers
+        self.assertEqual(new_triggers.mapped("call_at"), [datetime(2026, 3, 6, 12, 1)])
+
     def test_logging_call_closes_follow_up(self):
         """Logging a call marks the open follow-up done with the outcome and notes as feedback."""
         activity = self.lead._schedule_call_follow_up(datetime(2026, 3, 2, 12, 0))

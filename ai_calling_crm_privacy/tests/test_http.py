@@ -106,6 +106,22 @@ class TestMetaDataDeletion(HttpCase):
         self.env["ir.config_parameter"].set_param("ai_calling_crm_privacy.meta_app_secret", False)
         self.assertEqual(self._post(sign(self.payload)).status_code, 503)
 
+    def test_secret_from_meta_app(self):
+        """Without this addon's setting, the callback checks signatures with the Meta connector's app secret."""
+        if "crm.meta.app" not in self.env:
+            self.skipTest("ai_calling_crm_meta is not installed")
+        self.env["ir.config_parameter"].set_param("ai_calling_crm_privacy.meta_app_secret", False)
+        self.env["crm.meta.app"].create(
+            {
+                "name": "Test app",
+                "meta_app_id": "555000111",
+                "app_secret": "connector-secret",
+                # Nothing in this test calls Graph; the address only keeps any call on this machine.
+                "graph_base_url": "http://127.0.0.1:9",
+            }
+        )
+        self.assertEqual(self._post(sign(self.payload, secret="connector-secret")).status_code, 200)
+
     def test_privacy_policy_page(self):
         """The public policy page shows the company's contact and grievance officer without login."""
         company = self.env["res.company"].search([], limit=1, order="id")

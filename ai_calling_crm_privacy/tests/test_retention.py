@@ -118,6 +118,26 @@ class TestRetention(PrivacyCommon):
         self.assertFalse(recording.exists())
         self.assertFalse(call.recording_url)
 
+    def test_meta_payloads(self):
+        """Old raw Meta payloads are cleared by an anonymising policy while recent ones stay."""
+        if "crm.meta.lead.event" not in self.env:
+            self.skipTest("ai_calling_crm_meta is not installed")
+        events = self.env["crm.meta.lead.event"].create(
+            [
+                {"leadgen_id": "7001", "raw_payload": '{"email": "old@example.org"}'},
+                {"leadgen_id": "7002", "raw_payload": '{"email": "new@example.org"}'},
+            ]
+        )
+        self.env.cr.execute(
+            SQL("UPDATE crm_meta_lead_event SET create_date = now() - interval '100 days' WHERE id = %s", events[0].id)
+        )
+        events.invalidate_recordset(["create_date"])
+        self.Policy.create({"name": "Payloads", "target": "meta_payload", "days": 90, "action": "anonymise"})
+        with patch.object(IrCron, "_commit_progress", autospec=True, return_value=float("inf")):
+            self.Policy._cron_apply_retention()
+        self.assertFalse(events[0].raw_payload)
+        self.assertEqual(events[1].raw_payload, '{"email": "new@example.org"}')
+
     def test_audit_log_kept_a_year(self):
         """Audit entries younger than a year survive both users and retention policies."""
         with self.assertRaises(ValidationError):

@@ -96,8 +96,9 @@ class MailActivity(models.Model):
     def _cron_notify_call_follow_ups(self):
         """Notify each assignee of the call follow-ups that are due, once per follow-up.
 
-        The notification goes to the assignee's inbox, which the web client and the mobile app show
-        at once through the bus. Moving a follow-up to a new time sends it again at the new time.
+        See ``_notify_call_due`` for what the assignee receives. Moving a follow-up to a new time
+        sends it again at the new time. Follow-ups that another transaction is writing (e.g. a call
+        being logged) are skipped and picked up by a later run.
         """
         domain = self._get_call_follow_up_domain() & Domain(
             [("call_notified", "=", False), ("call_due_at", "<=", fields.Datetime.now())]
@@ -108,10 +109,11 @@ class MailActivity(models.Model):
         self.env["ir.cron"]._commit_progress(remaining=len(activities))
         done = 0
         for batch in activities._split_for_cron():
-            for activity in batch:
+            pending = batch._lock_pending("call_notified", fields.Datetime.now())
+            for activity in pending:
                 activity._notify_call_due()
-            batch.call_notified = True
-            done += len(batch)
+            pending.call_notified = True
+            done += len(pending)
             if not self.env["ir.cron"]._commit_progress(len(batch)):
                 break
         _logger.info("Call follow-up reminders: %s sent", done)
@@ -122,8 +124,8 @@ class MailActivity(models.Model):
 
         Reads the grace period in minutes from the ``ai_calling_crm.follow_up_escalation_minutes``
         system parameter (default 30). Each follow-up is escalated once, and moving it to a new
-        time allows a new escalation. Follow-ups whose lead has no team leader, or whose assignee is the
-        team leader, are only flagged.
+        time allows a new escalation. Follow-ups whose lead has no team leader, or whose assignee is
+        the team leader, are only flagged. Locked follow-ups wait for a later run, as in the reminders.
         """
         deadline = fields.Datetime.now() - timedelta(minutes=self._get_escalation_grace_minutes())
         domain = self._get_call_follow_up_domain() & Domain(
@@ -134,9 +136,10 @@ class MailActivity(models.Model):
         self.env["ir.cron"]._commit_progress(remaining=len(activities))
         escalated = 0
         for batch in activities._split_for_cron():
-            for activity in batch:
+            pending = batch._lock_pending("call_escalated", deadline)
+            for activity in pending:
                 escalated += activity._escalate_call_due()
-            batch.call_escalated = True
+            pending.call_escalated = True
             if not self.env["ir.cron"]._commit_progress(len(batch)):
                 break
         _logger.info("Call follow-up escalation: %s sent to team leaders", escalated)
@@ -187,6 +190,23 @@ class MailActivity(models.Model):
         local_due = pytz.utc.localize(self.call_due_at).astimezone(tz)
         local_new = tz.localize(datetime.combine(fields.Date.to_date(deadline), local_due.time()))
         return local_new.astimezone(pytz.utc).replace(tzinfo=None)
+
+    def _lock_pending(self, flag_field, due_limit):
+        """Lock the activities no other transaction is writing, and keep those still to process.
+
+        The state is read again after the lock: an activity closed, moved or already flagged since
+        the search is left out.
+        """
+        locked = self.try_lock_for_update(allow_referencing=True)
+        locked.invalidate_recordset()
+        return locked.filtered(
+            lambda activity: (
+                activity.active
+                and activity.call_due_at
+                and activity.call_due_at <= due_limit
+                and not activity[flag_field]
+            )
+        )
 
     def _split_for_cron(self):
         return [self[index : index + CRON_BATCH_SIZE] for index in range(0, len(self), CRON_BATCH_SIZE)]

@@ -263,3 +263,17 @@ class TestFollowUp(AiCallingCrmCase):
         self.assertFalse(activity.call_notified)
         self.assertFalse(activity.call_escalated)
         self.assertEqual(self.lead.next_follow_up_at, datetime(2026, 3, 5, 12, 0))
+
+    def test_cron_rechecks_after_lock(self):
+        """Before acting, the crons drop follow-ups closed, moved or flagged since their search."""
+        leads = self.lead | self._create_lead(self.user_counsellor_1) | self._create_lead(self.user_counsellor_1)
+        leads |= self._create_lead(self.user_counsellor_1)
+        activities = self.env["mail.activity"]
+        for lead in leads:
+            activities |= lead._schedule_call_follow_up(datetime(2026, 3, 2, 12, 0))
+        pending, flagged, closed, moved = activities
+        flagged.call_notified = True
+        closed.action_done()
+        moved.call_due_at = datetime(2026, 3, 9, 12, 0)
+        result = activities.with_context(active_test=False)._lock_pending("call_notified", datetime(2026, 3, 2, 12, 5))
+        self.assertEqual(result, pending)

@@ -194,7 +194,7 @@ class MailActivity(models.Model):
     def _lock_pending(self, flag_field, due_limit):
         """Lock the activities no other transaction is writing, and keep those still to process.
 
-        The state is read again after the lock: an activity closed, moved or already flagged since
+        The state is read again after the lock, so an activity closed, moved or already flagged since
         the search is left out.
         """
         locked = self.try_lock_for_update(allow_referencing=True)
@@ -217,8 +217,8 @@ class MailActivity(models.Model):
             return
         notify_cron = self.env.ref("ai_calling_crm.ir_cron_notify_call_follow_ups", raise_if_not_found=False)
         escalate_cron = self.env.ref("ai_calling_crm.ir_cron_escalate_call_follow_ups", raise_if_not_found=False)
-        # Cron triggers have a one-minute precision: one trigger per minute, rounded up so that the
-        # cron never runs before the calls it should notify are due.
+        # Cron triggers have a one-minute precision. Due times are rounded up to the minute, so the
+        # cron never runs before the calls it notifies are due, and one trigger serves each minute.
         due_times = sorted({self._ceil_to_minute(due) for due in self.mapped("call_due_at")})
         if notify_cron:
             notify_cron.sudo()._trigger(due_times)

@@ -14,7 +14,9 @@ Steps, each in the same run so the ratios compare like with like:
 3. start Odoo with ``--workers`` workers (``tests/lib/odoo_server.py``). Measure the latency of signed webhook
    deliveries and of ``GET /web/health``, one request at a time. Then measure the sustained rate of each with
    ``--clients`` concurrent clients;
-4. stop Odoo and, in this process, time turning ``--leads`` stored events into assigned leads (Graph GET, mapping,
+4. switch the processing cron on and send ``--e2e-leads`` deliveries one at a time, measuring how long each takes
+   to become a lead through the server's cron worker (the webhook wakes it with ``ir.cron._trigger()``);
+5. stop Odoo and, in this process, time turning ``--leads`` stored events into assigned leads (Graph GET, mapping,
    duplicate check, assignment, follow-up) against creating as many leads directly with ``crm.lead.create``.
 
 Everything listens on and talks to 127.0.0.1 only. Results are printed as a Markdown table and as JSON.
@@ -49,6 +51,9 @@ FIRST_LEAD_ID = 700000000
 WEBHOOK_FIRST_ID = 800000000
 # Ports reserved for benchmark servers on this project's machines.
 BENCH_PORTS = range(18310, 18350)
+# Seconds to wait for one delivery to become a lead; the cron worker sleeps up to about a minute between polls
+# when a wake-up is missed.
+E2E_TIMEOUT = 120
 
 
 def sign(body):
@@ -207,6 +212,33 @@ def measure_http(server, options):
     }
 
 
+def measure_end_to_end(server, db_name, count, first_id):
+    """Send ``count`` deliveries one at a time and return the seconds until each lead exists, via the cron worker."""
+    with environment(db_name) as env:
+        # The latency phases stored events for leads the fake server does not hold: drop them so the cron only
+        # sees the deliveries timed here.
+        env["crm.meta.lead.event"].search([]).unlink()
+        env.ref("ai_calling_crm_meta.ir_cron_meta_lead_process").active = True
+    url = f"{server.url}/ai_calling_crm_meta/webhook"
+    delays = []
+    for index in range(count):
+        leadgen_id = str(first_id + index)
+        body = delivery(leadgen_id)
+        started = time.perf_counter()
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)}
+        requests.post(url, data=body, headers=headers, timeout=30).raise_for_status()
+        deadline = started + E2E_TIMEOUT
+        while time.perf_counter() < deadline:
+            with environment(db_name, commit=False) as env:
+                if env["crm.lead"].search_count([("meta_leadgen_id", "=", leadgen_id)]):
+                    break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"Lead {leadgen_id} did not appear within {E2E_TIMEOUT} s:\n{server.log_tail()}")
+        delays.append(time.perf_counter() - started)
+    return {"e2e_leads": count, "e2e_median_s": statistics.median(delays), "e2e_max_s": max(delays)}
+
+
 def measure_processing(db_name, leads):
     with environment(db_name) as env:
         app = env["crm.meta.app"].search([("meta_app_id", "=", "5001")], limit=1)
@@ -252,11 +284,15 @@ def measure_processing(db_name, leads):
 
 def run_benchmark(options):
     """Run every measurement and return the figures as a dict."""
-    fake, graph_url = start_fake_graph(options.leads)
+    fake, graph_url = start_fake_graph(options.leads + options.e2e_leads)
     try:
         prepare_database(options.db, graph_url, options.reuse_db)
         with OdooServer(options.db, workers=options.workers, ports=BENCH_PORTS) as server:
             http_figures = measure_http(server, options)
+            if options.e2e_leads:
+                http_figures.update(
+                    measure_end_to_end(server, options.db, options.e2e_leads, FIRST_LEAD_ID + options.leads)
+                )
         processing = measure_processing(options.db, options.leads)
     finally:
         fake.terminate()
@@ -284,6 +320,14 @@ def format_markdown(result):
             f"{processing['processing_ratio']:.2f} |",
             "",
             f"Processed {processing['done']} of {processing['leads']} events; {processing['assigned']} leads assigned.",
+            *(
+                [
+                    f"Delivery to lead through the cron worker, {http['e2e_leads']} leads one at a time: "
+                    f"median {http['e2e_median_s']:.1f} s, max {http['e2e_max_s']:.1f} s."
+                ]
+                if "e2e_leads" in http
+                else []
+            ),
         ]
     )
 
@@ -296,6 +340,9 @@ def parse_args(argv=None):
     parser.add_argument("--requests", type=int, default=400, help="Requests per HTTP measurement (default 400).")
     parser.add_argument("--clients", type=int, default=4, help="Concurrent clients for the rate runs (default 4).")
     parser.add_argument("--leads", type=int, default=200, help="Events processed and leads created (default 200).")
+    parser.add_argument(
+        "--e2e-leads", type=int, default=10, help="Deliveries timed until their lead exists (default 10; 0 skips)."
+    )
     parser.add_argument("--json", action="store_true", help="Print JSON only.")
     return parser.parse_args(argv)
 

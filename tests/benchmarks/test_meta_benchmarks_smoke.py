@@ -20,7 +20,7 @@ SMOKE_DB = "aicc_meta_bench_smoke"
 
 def test_benchmark_produces_every_figure():
     options = bench_webhook.parse_args(
-        ["--db", SMOKE_DB, "--workers", "1", "--requests", "5", "--clients", "2", "--leads", "3"]
+        ["--db", SMOKE_DB, "--workers", "1", "--requests", "5", "--clients", "2", "--leads", "3", "--e2e-leads", "1"]
     )
     try:
         result = bench_webhook.run_benchmark(options)
@@ -29,6 +29,8 @@ def test_benchmark_produces_every_figure():
     http, processing = result["http"], result["processing"]
     for key in ("webhook_median_ms", "webhook_p99_ms", "median_ratio", "p99_ratio", "webhook_per_s", "rate_ratio"):
         assert http[key] > 0, key
+    assert http["e2e_leads"] == 1
+    assert http["e2e_max_s"] > 0
     assert processing["done"] == 3
     assert processing["processing_per_s"] > 0
     assert processing["plain_create_per_s"] > 0

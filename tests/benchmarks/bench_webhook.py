@@ -51,8 +51,8 @@ FIRST_LEAD_ID = 700000000
 WEBHOOK_FIRST_ID = 800000000
 # Ports reserved for benchmark servers on this project's machines.
 BENCH_PORTS = range(18310, 18350)
-# Seconds to wait for one delivery to become a lead; the cron worker sleeps up to about a minute between polls
-# when a wake-up is missed.
+# Seconds to wait for one delivery to become a lead. A cron worker that misses its wake-up polls again within about
+# a minute (SLEEP_INTERVAL in odoo/service/server.py).
 E2E_TIMEOUT = 120
 
 
@@ -156,7 +156,7 @@ def measure_latency(count, send):
         response = send(index)
         samples.append(time.perf_counter() - started)
         if response.status_code != 200:
-            raise RuntimeError(f"Request {index} answered HTTP {response.status_code}: {response.text[:200]}")
+            raise RuntimeError(f"Request {index} failed with HTTP {response.status_code}: {response.text[:200]}")
     return {"median_ms": statistics.median(samples) * 1000, "p99_ms": percentile(samples, 0.99) * 1000}
 
 
@@ -166,7 +166,7 @@ def measure_rate(count, clients, send):
             for index in indexes:
                 response = send(index, session)
                 if response.status_code != 200:
-                    raise RuntimeError(f"Request {index} answered HTTP {response.status_code}")
+                    raise RuntimeError(f"Request {index} failed with HTTP {response.status_code}")
 
     chunks = [range(start, count, clients) for start in range(clients)]
     started = time.perf_counter()
@@ -215,8 +215,8 @@ def measure_http(server, options):
 def measure_end_to_end(server, db_name, count, first_id):
     """Send ``count`` deliveries one at a time and return the seconds until each lead exists, via the cron worker."""
     with environment(db_name) as env:
-        # The latency phases stored events for leads the fake server does not hold: drop them so the cron only
-        # sees the deliveries timed here.
+        # The latency phases stored events for leads the fake server does not hold. Delete them so that the cron
+        # processes only the deliveries timed here.
         env["crm.meta.lead.event"].search([]).unlink()
         env.ref("ai_calling_crm_meta.ir_cron_meta_lead_process").active = True
     url = f"{server.url}/ai_calling_crm_meta/webhook"

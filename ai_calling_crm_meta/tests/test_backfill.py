@@ -113,6 +113,17 @@ class TestBackfill(MetaTestMixin, TransactionCase):
         self.assertIn("code 2", other.last_sync_error)
         self.assertEqual(self.Event.search_count([("source", "=", "backfill")]), 2)
 
+    @mute_logger(FORM_LOGGER, "odoo.addons.ai_calling_crm_meta.models.crm_meta_page")
+    def test_expired_token_stops_backfill(self):
+        """Code 190 during a backfill marks the page broken; its forms are skipped until the token is replaced."""
+        self.fake.add_failure(code=190, path="/leads")
+        with self.enter_registry_test_mode():
+            self.env.ref("ai_calling_crm_meta.ir_cron_meta_backfill").method_direct_trigger()
+        self.env.invalidate_all()
+        self.assertEqual(self.page.token_state, "broken")
+        self.assertFalse(self.form.last_sync_at)
+        self.assertNotIn(self.form, self.env["crm.meta.form"].search(self.form._get_backfill_domain()))
+
     def test_wizard_imports_range(self):
         """The wizard imports the chosen range without moving the sync point."""
         self.add_leads(5)

@@ -106,6 +106,21 @@ class TestConfig(MetaTestMixin, TransactionCase):
         self.store_events("500001")
         self.assertEqual(self.Event.with_user(self.manager).search_count([]), 1)
 
+    def test_salesman_sees_no_events(self):
+        """Salespeople cannot read Meta events or configuration."""
+        salesman = self.env["res.users"].create(
+            {
+                "name": "Meta Salesman",
+                "login": "meta_config_salesman",
+                "group_ids": [Command.link(self.env.ref("sales_team.group_sale_salesman").id)],
+            }
+        )
+        self.store_events("500003")
+        with self.assertRaises(AccessError):
+            self.Event.with_user(salesman).search([])
+        with self.assertRaises(AccessError):
+            self.page.with_user(salesman).read(["name"])
+
     def test_other_company_hidden(self):
         """Events of another company are hidden from users of this one."""
         other_company = self.env["res.company"].create({"name": "Other Institute"})

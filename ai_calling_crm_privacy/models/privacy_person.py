@@ -101,6 +101,8 @@ class CrmPrivacyPerson(models.AbstractModel):
         calls = self._find_calls(env, leads, partners, phone_key)
         found["crm.call"] = calls and calls.filtered(lambda call: call.id not in excluded.get("crm.call", []))
         found["crm.lead.form.answer"] = env["crm.lead.form.answer"].search([("lead_id", "in", leads.ids)])
+        if "crm.lead.assignment" in env:
+            found["crm.lead.assignment"] = env["crm.lead.assignment"].search([("lead_id", "in", leads.ids)])
         found["crm.meta.lead.event"] = self._find_meta_events(env, leads)
         found["crm.privacy.consent"] = env["crm.privacy.consent"].search(
             ["|", ("lead_id", "in", leads.ids), ("partner_id", "in", partners.ids)]
@@ -283,7 +285,7 @@ class CrmPrivacyPerson(models.AbstractModel):
            entries are deleted;
         2. chatter messages on the person's records are deleted with their tracking values and notifications;
            messages the person wrote on other records keep their place but lose body, subject and sender;
-        3. attachments and call recordings are deleted, call notes and numbers cleared;
+        3. attachments and call recordings are deleted, call notes, call numbers and assignment reasons cleared;
         4. leads are anonymised or deleted (``mode``), contacts anonymised and archived;
         5. tracking values on other records that pointed at the erased contact or lead lose their display values,
            and bus notifications or lookup wizards still carrying the identifiers are deleted.
@@ -325,6 +327,10 @@ class CrmPrivacyPerson(models.AbstractModel):
         if found.get("crm.call") is not None:
             counts["crm.call"] = len(found["crm.call"])
             self._anonymise(found["crm.call"].exists())
+        if found.get("crm.lead.assignment") is not None:
+            # The assignment history stays for team statistics; only its free-text reason is cleared.
+            counts["crm.lead.assignment"] = len(found["crm.lead.assignment"])
+            self._anonymise(found["crm.lead.assignment"].exists())
         counts["crm.lead"] = len(found["crm.lead"])
         if mode == "delete":
             found["crm.lead"].exists().unlink()

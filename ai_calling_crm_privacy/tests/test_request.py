@@ -153,6 +153,14 @@ class TestPrivacyRequest(PrivacyCommon):
         self.assertEqual(request.activity_ids.date_deadline, request.due_date)
         self.assertFalse(done.activity_ids)
 
+    def test_settings_due_days_and_alias(self):
+        """The settings change the due date of new requests and the local part of the request alias."""
+        settings = self.env["res.config.settings"].create({"privacy_request_due_days": 45, "privacy_alias_name": "dpo"})
+        settings.execute()
+        self.assertEqual(self.env.ref("ai_calling_crm_privacy.mail_alias_privacy_request").alias_name, "dpo")
+        request = self._new_request("access")
+        self.assertEqual(request.due_date, (request.submission_date + timedelta(days=45)).date())
+
     def test_privacy_lookup_by_phone(self):
         """Odoo's privacy lookup also lists leads whose phone number matches, whatever its format."""
         wizard = self.env["privacy.lookup.wizard"].create(

@@ -124,9 +124,10 @@ class CrmLead(models.Model):
     def _check_consent(self, purpose_code, channel="any"):
         """Return whether this lead may be processed for ``purpose_code`` on ``channel``.
 
-        Call it before calling, messaging or marketing. It returns False for erased or restricted leads, for
-        minors without guardian consent (when that rule is enabled), and when the lead's or its contact's latest
-        consent for the purpose was withdrawn or expired, or never given for a purpose that requires it.
+        Call it before calling, messaging or marketing. It returns False for erased or restricted leads and for
+        minors without guardian consent when that rule is enabled. It also returns False when the latest consent
+        of the lead or its contact for the purpose was withdrawn or expired, or never given for a purpose that
+        requires it.
         """
         self.ensure_one()
         if self.privacy_erased or self.privacy_restricted or self.privacy_minor_blocked:

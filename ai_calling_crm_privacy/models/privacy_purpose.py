@@ -2,7 +2,7 @@ from odoo import fields, models
 
 
 class CrmPrivacyPurpose(models.Model):
-    """Purpose a person can consent to, such as answering their inquiry or marketing."""
+    """Purpose a person can consent to, such as responding to their inquiry or marketing."""
 
     _name = "crm.privacy.purpose"
     _description = "Privacy Processing Purpose"

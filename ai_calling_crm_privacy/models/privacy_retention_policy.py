@@ -137,6 +137,7 @@ class CrmPrivacyRetentionPolicy(models.Model):
         remaining = model.search_count(domain)
         processed = 0
         finished = True
+
         while remaining:
             records = model.search(domain, limit=batch_size, order="id")
             if not records:
@@ -150,6 +151,7 @@ class CrmPrivacyRetentionPolicy(models.Model):
             if remaining and not time_left:
                 finished = False
                 break
+
         self.sudo().write({"last_run_date": fields.Datetime.now(), "last_run_count": processed})
         self.env["crm.privacy.audit.log"]._log(
             "retention",

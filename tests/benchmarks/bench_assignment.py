@@ -136,8 +136,8 @@ def format_markdown(result):
     rows = [
         "| measure | calling rules | Odoo rule-based | ratio |",
         "|---|---|---|---|",
-        f"| seconds | {calling['seconds']:.2f} | {odoo['seconds']:.2f} | {calling['seconds'] / odoo['seconds']:.2f} |",
-        f"| queries | {calling['queries']} | {odoo['queries']} | {calling['queries'] / max(odoo['queries'], 1):.2f} |",
+        f"| seconds | {calling['seconds']:.2f} | {odoo['seconds']:.2f} | {calling['seconds'] / odoo['seconds']:.3f} |",
+        f"| queries | {calling['queries']} | {odoo['queries']} | {calling['queries'] / max(odoo['queries'], 1):.3f} |",
         f"| leads assigned | {calling['assigned']} | {odoo['assigned']} | |",
     ]
     return "\n".join(rows)

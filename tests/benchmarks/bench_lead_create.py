@@ -5,8 +5,8 @@ creates two databases with the same data:
 
 - ``aicc_bench_create`` with ``ai_calling_crm``: one sales team with calling assignment rules (round robin over
   ``--members`` counsellors), so each new lead goes through phone and email normalisation, the duplicate check,
-  rule assignment with the team lock, the assignee's notification, the history line and whatever else
-  ``ai_calling_crm`` does when a lead is created;
+  rule assignment with the team lock, the assignee's notification and the history line. Then the script plans
+  the first call as a "Call" follow-up 15 minutes later, as the Meta connector does for each new lead;
 - ``aicc_bench_create_base`` with ``crm`` only, where ``crm.lead.create`` is Odoo's plain creation.
 
 Both hold ``--existing`` open leads first. Then ``--leads`` leads are created one ``create()`` call each, as a
@@ -16,6 +16,7 @@ and the ratios.
 """
 
 import argparse
+import datetime
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ FULL_DB = "aicc_bench_create"
 BASE_DB = "aicc_bench_create_base"
 # One new lead in DUPLICATE_EVERY reuses an existing lead's phone number.
 DUPLICATE_EVERY = 10
+# Delay of the first-call follow-up planned for each new lead in the full pipeline.
+FIRST_CALL_DELAY = datetime.timedelta(minutes=15)
 
 
 def parse_args(argv=None):
@@ -117,13 +120,17 @@ def measure(db, options):
         country_id = env.ref("base.in").id
         Lead = env["crm.lead"]
         has_duplicates = "duplicate_of_id" in Lead._fields
+        plans_follow_up = hasattr(Lead, "_schedule_call_follow_up")
         queries = query_count()
         start = time.perf_counter()
         leads = Lead
         for number in range(options.leads):
             vals = {**lead_vals(number, options.existing), "country_id": country_id}
-            leads |= Lead.create(vals)
+            lead = Lead.create(vals)
+            if plans_follow_up and lead.user_id:
+                lead._schedule_call_follow_up(env.cr.now() + FIRST_CALL_DELAY)
             env.flush_all()
+            leads |= lead
         seconds = time.perf_counter() - start
         queries = query_count() - queries
         result = {
@@ -133,6 +140,9 @@ def measure(db, options):
             "queries_per_lead": queries / options.leads,
             "duplicates": len(leads.filtered("duplicate_of_id")) if has_duplicates else 0,
             "assigned": len(leads.filtered(lambda lead: lead.user_id and not lead.user_id._is_superuser())),
+            "follow_ups": env["mail.activity"].search_count(
+                [("res_model", "=", "crm.lead"), ("res_id", "in", leads.ids)]
+            ),
         }
     return result
 
@@ -161,6 +171,7 @@ def format_markdown(result):
         f"| {full['queries_per_lead'] / base['queries_per_lead']:.2f} |",
         f"| duplicates found | {full['duplicates']} | {base['duplicates']} | |",
         f"| leads with a salesperson | {full['assigned']} | {base['assigned']} | |",
+        f"| follow-ups planned | {full['follow_ups']} | {base['follow_ups']} | |",
     ]
     return "\n".join(rows)
 

@@ -51,4 +51,5 @@ def test_lead_create_benchmark_runs():
     # Leads 0 and 10 reuse existing numbers, and every lead gets a counsellor.
     assert full["duplicates"] == 2
     assert full["assigned"] == 20
+    assert full["follow_ups"] == 20
     assert "| queries per lead |" in bench_lead_create.format_markdown(result)

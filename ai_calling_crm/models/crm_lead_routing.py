@@ -59,9 +59,9 @@ class CrmLead(models.Model):
     def create(self, vals_list):
         """Create leads, then mark duplicates, route them to the original's counsellor and assign the rest by rules.
 
-        When the creator is not someone who can own a lead (the superuser of crons and connectors, a public or
-        portal user) or the lead comes from an import, a missing salesperson is left empty instead of defaulting
-        to the creator, so that the assignment rules pick one.
+        Odoo defaults the salesperson to the creator. That default is dropped, so that the rules pick a
+        salesperson, when the creator cannot own a lead (the superuser of crons and connectors, a public or portal
+        user) and when the lead comes from an import.
         """
         if self.env.context.get(SKIP_ROUTING_KEY):
             return super().create(vals_list)

@@ -254,6 +254,9 @@ class CrmTeam(models.Model):
         """Lock this team's row until the transaction ends and return its assignment state, read after the lock.
 
         ``FOR NO KEY UPDATE`` leaves other transactions free to insert leads that reference the team.
+
+        NOTE: a transaction that waited here for a concurrent one fails with a serialization error. Odoo's
+        request and cron runners retry it, but code that creates leads on its own cursor must retry itself.
         """
         self.ensure_one()
         self.env.cr.execute(SQL("SELECT assignment_state FROM crm_team WHERE id = %s FOR NO KEY UPDATE", self.id))

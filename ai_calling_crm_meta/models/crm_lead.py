@@ -18,11 +18,8 @@ class CrmLead(models.Model):
     meta_campaign_name = fields.Char("Meta Campaign", readonly=True, copy=False)
     meta_created_time = fields.Datetime("Submitted on Meta", readonly=True, copy=False)
     meta_is_organic = fields.Boolean("Organic Meta Lead", readonly=True, copy=False)
-    meta_platform = fields.Selection(
-        [("fb", "Facebook"), ("ig", "Instagram")], "Meta Platform", readonly=True, copy=False
-    )
+    meta_platform = fields.Selection([("fb", "Facebook"), ("ig", "Instagram")], readonly=True, copy=False)
     meta_disclaimer_responses = fields.Json(
-        "Meta Disclaimer Responses",
         readonly=True,
         copy=False,
         help="Custom disclaimer check boxes as Meta returned them (custom_disclaimer_responses).",

@@ -50,10 +50,10 @@ class CrmMetaLeadEvent(models.Model):
     # Links
     # ------------------------------------------------------------
     app_id = fields.Many2one("crm.meta.app", "Meta App", readonly=True, index="btree_not_null", ondelete="set null")
-    page_id = fields.Many2one("crm.meta.page", "Page", readonly=True, index="btree_not_null", ondelete="set null")
-    form_id = fields.Many2one("crm.meta.form", "Form", readonly=True, ondelete="set null")
+    page_id = fields.Many2one("crm.meta.page", readonly=True, index="btree_not_null", ondelete="set null")
+    form_id = fields.Many2one("crm.meta.form", readonly=True, ondelete="set null")
     company_id = fields.Many2one("res.company", readonly=True, index=True)
-    lead_id = fields.Many2one("crm.lead", "Lead", readonly=True, index="btree_not_null", ondelete="set null")
+    lead_id = fields.Many2one("crm.lead", readonly=True, index="btree_not_null", ondelete="set null")
 
     # ------------------------------------------------------------
     # Processing state

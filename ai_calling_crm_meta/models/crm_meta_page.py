@@ -39,7 +39,6 @@ class CrmMetaPage(models.Model):
     team_id = fields.Many2one("crm.team", "Default Sales Team", help="Used for forms that name no team.")
     phone_country_id = fields.Many2one(
         "res.country",
-        "Phone Country",
         default=lambda self: self.env.company.country_id,
         help="Country used to read phone numbers written without a country code.",
     )

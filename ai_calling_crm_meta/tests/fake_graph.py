@@ -25,11 +25,15 @@ import argparse
 import hashlib
 import hmac
 import json
+import logging
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+_logger = logging.getLogger(__name__)
 
 # Graph error bodies as Meta documents them: the HTTP status differs per code, so clients must branch on the code.
 ERROR_TEMPLATES = {
@@ -388,7 +392,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up, e.g. after its timeout
+            # The client gave up, e.g. after its timeout: nobody is left to read the answer.
+            _logger.debug("Client closed the connection before the %s answer was sent", status)
 
 
 def _select(record, fields):
@@ -421,11 +426,12 @@ def main():
         created = now - timedelta(minutes=args.leads - index)
         fake.add_lead(make_lead(args.first_lead_id + index, args.form_id, created_time=created))
     # The first output line is the base URL, so scripts can read it back when --port is 0.
-    print(fake.url, flush=True)
+    sys.stdout.write(fake.url + "\n")
+    sys.stdout.flush()
     try:
         fake._httpd.serve_forever()
     except KeyboardInterrupt:
-        pass
+        _logger.info("Fake Graph server on %s stopped", fake.url)
     finally:
         fake._httpd.server_close()
 

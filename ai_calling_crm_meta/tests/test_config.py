@@ -98,9 +98,9 @@ class TestConfig(MetaTestMixin, TransactionCase):
         page = self.page.with_user(self.manager)
         self.assertEqual(page.name, "Test Page")
         with self.assertRaises(AccessError):
-            page.access_token  # noqa: B018 - reading the field is the check
+            page.read(["access_token"])
         with self.assertRaises(AccessError):
-            self.app.with_user(self.manager).name  # noqa: B018
+            self.app.with_user(self.manager).read(["name"])
         with self.assertRaises(UserError):
             page.action_check_token()
         self.store_events("500001")

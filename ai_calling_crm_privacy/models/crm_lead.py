@@ -92,7 +92,7 @@ class CrmLead(models.Model):
 
     @api.depends("privacy_restricted", "privacy_consent_blocked", "privacy_minor_blocked", "privacy_erased")
     def _compute_calling_blocked(self):
-        super()._compute_calling_blocked()
+        result = super()._compute_calling_blocked()
         for lead in self:
             lead.calling_blocked = (
                 lead.calling_blocked
@@ -101,6 +101,7 @@ class CrmLead(models.Model):
                 or lead.privacy_minor_blocked
                 or lead.privacy_erased
             )
+        return result
 
     # ------------------------------------------------------------
     # CRUD

@@ -59,9 +59,12 @@ class CrmPrivacyAuditLog(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        raise UserError(self.env._("Audit log entries cannot be changed."))
+        if self:
+            raise UserError(self.env._("Audit log entries cannot be changed."))
+        return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_recent(self):
         cutoff = fields.Datetime.subtract(fields.Datetime.now(), days=MIN_RETENTION_DAYS)
         recent = self.filtered(lambda entry: entry.date > cutoff)
         if recent:
@@ -73,7 +76,6 @@ class CrmPrivacyAuditLog(models.Model):
                     count=len(recent),
                 )
             )
-        return super().unlink()
 
     @api.model
     def _log(self, event_type, records=None, record_count=None, details=None):

@@ -7,6 +7,9 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
+# Context key that lets an erasure delete consent evidence (honoured only together with superuser mode).
+ERASURE_CONTEXT_KEY = "privacy_consent_erasure"
+
 CHANNELS = [
     ("any", "Any Channel"),
     ("phone", "Phone Call"),
@@ -68,9 +71,7 @@ class CrmPrivacyConsent(models.Model):
         default="manual",
     )
     user_id = fields.Many2one("res.users", string="Recorded By", default=lambda self: self.env.user)
-    call_id = fields.Many2one(
-        "crm.call", string="Call", ondelete="set null", help="Call during which verbal consent was recorded."
-    )
+    call_id = fields.Many2one("crm.call", ondelete="set null", help="Call during which verbal consent was recorded.")
     meta_form_id = fields.Char(string="Lead Form ID")
     meta_leadgen_id = fields.Char(string="Meta Lead ID")
     meta_checkbox_key = fields.Char(string="Checkbox Key")
@@ -127,14 +128,20 @@ class CrmPrivacyConsent(models.Model):
         return consents
 
     def write(self, vals):
-        raise UserError(
-            self.env._(
-                "Consent records are evidence and cannot be changed. Record a new consent (given, withdrawn or "
-                "expired) instead."
+        if self:
+            raise UserError(
+                self.env._(
+                    "Consent records are evidence and cannot be changed. Record a new consent (given, withdrawn or "
+                    "expired) instead."
+                )
             )
-        )
+        return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_evidence(self):
+        # Only an erasure deletes evidence: it runs as superuser, which no RPC context can turn on.
+        if self.env.su and self.env.context.get(ERASURE_CONTEXT_KEY):
+            return
         raise UserError(
             self.env._(
                 "Consent records are evidence and cannot be deleted. Only the erasure of a data-subject request "
@@ -145,7 +152,7 @@ class CrmPrivacyConsent(models.Model):
     @api.private
     def _unlink_for_erasure(self):
         """Delete consent records as part of an erasure; the only path that bypasses the append-only rule."""
-        return super().unlink()
+        return self.sudo().with_context(**{ERASURE_CONTEXT_KEY: True}).unlink()
 
     # ------------------------------------------------------------
     # Consent API used by other code

@@ -20,7 +20,7 @@ class CrmPrivacyErasureRecord(models.Model):
 
     request_id = fields.Many2one("crm.privacy.request", readonly=True, ondelete="set null", index="btree_not_null")
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
-    approved_by_id = fields.Many2one("res.users", string="Approved By", readonly=True, ondelete="restrict")
+    approved_by_id = fields.Many2one("res.users", readonly=True, ondelete="restrict")
     company_id = fields.Many2one("res.company", readonly=True, index=True)
     mode = fields.Selection([("anonymise", "Anonymise"), ("delete", "Delete")], readonly=True)
     name_hash = fields.Char(readonly=True)

@@ -4,9 +4,7 @@ from odoo import fields, models
 class ResCompany(models.Model):
     _inherit = "res.company"
 
-    privacy_contact_email = fields.Char(
-        string="Privacy Contact Email", help="Address shown on the privacy policy page for privacy questions."
-    )
+    privacy_contact_email = fields.Char(help="Address shown on the privacy policy page for privacy questions.")
     privacy_grievance_officer_name = fields.Char(
         string="Grievance Officer", help="Person named on the privacy policy page to handle grievances."
     )

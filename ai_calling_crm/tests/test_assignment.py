@@ -303,6 +303,19 @@ class TestAssignmentTriggers(AssignmentCase):
         )
         self.assertIn(lead.user_id, self.team.crm_team_member_ids.user_id)
 
+    def test_mail_gateway_creation(self):
+        """A lead created from an incoming email to the team's alias goes through the rules."""
+        lead = (
+            self.env["crm.lead"]
+            .with_context(default_company_id=self.company.id)
+            .message_new(
+                {"subject": "Admission enquiry", "from": "Ravi Kumar <ravi.kumar@example.com>", "body": "Hello"},
+                custom_values={"team_id": self.team.id},
+            )
+        )
+        self.assertIn(lead.user_id, self.team.crm_team_member_ids.user_id)
+        self.assertEqual(lead.assignment_ids.method, "rule")
+
     def test_form_creation_keeps_creator(self):
         """A counsellor creating a lead in the form keeps it, as in Odoo, with a manual history line."""
         with Form(self.env["crm.lead"].with_user(self.counsellor_2)) as lead_form:

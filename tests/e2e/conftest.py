@@ -25,6 +25,7 @@ from tests.lib import meta_webhook, sample_leads
 from tests.lib.e2e_server import OdooServer, default_log_dir, wait_until
 from tests.lib.odoo_env import ADDONS, REPO_ROOT, create_database, drop_database
 from tests.lib.odoo_rpc import OdooClient
+from tests.lib.offline import keep_offline
 from tests.lib.pg_proxy import PgProxy
 
 DB_NAME = os.environ.get("AICC_E2E_DB", "aicc_e2e")
@@ -35,8 +36,6 @@ META_APP_ID = "5001"
 META_PAGE_ID = "104000000000001"
 META_FORM_ID = "205000000000001"
 COUNSELLOR_PASSWORD = "e2e-Counsellor-pw-1"
-# Log lines every run of a multi-worker server writes and that say nothing about the product.
-KNOWN_SERVER_LOG_LINES = (r"odoo\.service\.server: Worker .* timeout",)
 
 
 def load_fake_graph():
@@ -77,6 +76,7 @@ def e2e_db():
     if "ai_calling_crm" not in modules:
         pytest.skip("ai_calling_crm has no manifest: nothing to test end to end")
     create_database(DB_NAME, modules=modules)
+    keep_offline(DB_NAME)
     yield DB_NAME
     if os.environ.get("AICC_E2E_KEEP_DB", "") in ("", "0"):
         drop_database(DB_NAME)

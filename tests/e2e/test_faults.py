@@ -99,7 +99,7 @@ def test_graph_failures_then_recovery(meta, db):
 
 
 def test_token_expired_then_replaced(meta, admin, db):
-    """An expired page token holds the leads back; once the administrator enters a new token they are imported."""
+    """An expired page token keeps the leads pending until the administrator enters a new token."""
     new_token = "e2e-page-token-2"
     leadgen_ids = meta.publish_bulk(3)
     meta.fake.valid_tokens = {new_token}
@@ -153,7 +153,7 @@ def test_replay_hours_later(meta, db):
 
 
 def test_database_outage(odoo, meta, pg_proxy, db):
-    """With PostgreSQL unreachable the webhook answers a server error, never a false 200; retries then succeed."""
+    """With PostgreSQL unreachable the webhook returns a server error, never a false 200, and retries succeed."""
     leadgen_ids = meta.publish_bulk(4)
     statuses = []
     with pg_proxy.outage():

@@ -141,8 +141,10 @@ def test_scripts_and_instagram(meta, admin, db):
 
 def test_repeat_submission(meta, admin, db):
     """A second submission by the same person, number typed differently, is a duplicate for the same counsellor."""
-    first = meta.publish(demo_answers("04")[2])
-    repeat_answers = dict(demo_answers("04")[2], phone_number="091234 56780")
+    # A person no other test submits, so the first submission is an original and not itself a duplicate.
+    answers = {"full_name": "Deepa Iyer", "email": "deepa.iyer@example.org", "phone_number": "+91 94440 55555"}
+    first = meta.publish(answers)
+    repeat_answers = dict(answers, phone_number="094440-55555")
     meta.deliver([first])
     meta.wait_processed(db, [first], timeout=90)
 

@@ -10,7 +10,7 @@ import requests
 
 
 class RpcError(Exception):
-    """An error answer from Odoo. ``name`` is the exception class, e.g. ``odoo.exceptions.AccessError``."""
+    """An error response from Odoo. ``name`` is the exception class, e.g. ``odoo.exceptions.AccessError``."""
 
     def __init__(self, error):
         data = error.get("data") or {}

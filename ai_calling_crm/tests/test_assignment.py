@@ -174,6 +174,15 @@ class TestAssignmentAvailability(AssignmentCase):
             leads = self._create_leads(3)
         self.assertIn(self.counsellor_1, leads.user_id)
 
+    def test_counsellor_sets_own_leave(self):
+        """A counsellor marks herself unavailable in her preferences, but cannot change her calling hours."""
+        self.counsellor_1.with_user(self.counsellor_1).write(
+            {"calling_unavailable": True, "calling_unavailable_until": "2030-01-07 05:00:00"}
+        )
+        self.assertTrue(self.counsellor_1.calling_unavailable)
+        with self.assertRaises(AccessError):
+            self.counsellor_1.with_user(self.counsellor_1).write({"calling_calendar_id": self.calendar.id})
+
     def test_unavailable_ignored_without_check(self):
         """Teams that do not check availability still give leads to counsellors marked unavailable."""
         self.team.assignment_check_availability = False

@@ -16,7 +16,7 @@ class CrmLeadAssignment(models.Model):
     # ------------------------------------------------------------
     # Lead and users
     # ------------------------------------------------------------
-    lead_id = fields.Many2one("crm.lead", string="Lead", required=True, ondelete="cascade", index=True, readonly=True)
+    lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade", index=True, readonly=True)
     company_id = fields.Many2one(related="lead_id.company_id", store=True, index="btree_not_null")
     previous_user_id = fields.Many2one("res.users", string="Previous Salesperson", readonly=True)
     user_id = fields.Many2one("res.users", string="New Salesperson", index="btree_not_null", readonly=True)
@@ -26,12 +26,12 @@ class CrmLeadAssignment(models.Model):
         readonly=True,
         help="Team of the lead after the change; for rule assignments, the team whose rules picked the salesperson.",
     )
-    changed_by_id = fields.Many2one("res.users", string="Changed By", readonly=True)
+    changed_by_id = fields.Many2one("res.users", readonly=True)
 
     # ------------------------------------------------------------
     # Cause
     # ------------------------------------------------------------
-    date = fields.Datetime("Date", required=True, default=fields.Datetime.now, readonly=True)
+    date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True)
     method = fields.Selection(
         [
             ("rule", "Assignment Rule"),
@@ -46,4 +46,4 @@ class CrmLeadAssignment(models.Model):
         default="manual",
         readonly=True,
     )
-    reason = fields.Char("Reason", readonly=True)
+    reason = fields.Char(readonly=True)

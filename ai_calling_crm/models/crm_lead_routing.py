@@ -26,7 +26,6 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------
     duplicate_of_id = fields.Many2one(
         "crm.lead",
-        string="Duplicate Of",
         index="btree_not_null",
         copy=False,
         readonly=True,
@@ -34,7 +33,7 @@ class CrmLead(models.Model):
         help="Open lead with the same phone number or email that existed when this lead was created.",
     )
     duplicate_ids = fields.One2many("crm.lead", "duplicate_of_id", string="Duplicates")
-    duplicate_count = fields.Integer("Duplicate Count", compute="_compute_duplicate_count")
+    duplicate_count = fields.Integer(compute="_compute_duplicate_count")
 
     # ------------------------------------------------------------
     # Assignment history

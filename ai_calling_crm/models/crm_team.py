@@ -50,7 +50,7 @@ class CrmTeam(models.Model):
         "members get it by the fallback team's strategy. Its own fallbacks are not followed.",
     )
     # Round-robin pointer and weighted round-robin credits, updated under a row lock only.
-    assignment_state = fields.Json("Assignment State", copy=False, readonly=True)
+    assignment_state = fields.Json(copy=False, readonly=True)
 
     # ------------------------------------------------------------
     # Calling assignment: conditions on the lead

@@ -18,7 +18,6 @@ class CrmLeadRedistributeWizard(models.TransientModel):
         help="Redistribute only the counsellor's open leads in these teams. Empty means all her open leads.",
     )
     mark_unavailable = fields.Boolean(
-        "Mark Unavailable",
         default=True,
         help="Also mark the counsellor unavailable so that the rules give her no new leads.",
     )

@@ -266,11 +266,17 @@ def run_pytest(settings):
     env["AICC_ADDONS_PATH"] = settings.addons_path
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", str(REPO_ROOT / "tests")]
     print(f"$ {shlex.join(command)}", flush=True)
-    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
-    output = result.stdout + result.stderr
-    print(output, flush=True)
+    # The output is streamed as it comes, because the end-to-end part runs for minutes.
+    lines = []
+    with subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+    result = process
     counts = {}
-    summary = output.strip().splitlines()[-1] if output.strip() else ""
+    summary = next((line.strip() for line in reversed(lines) if line.strip()), "")
     for match in PYTEST_COUNT.finditer(summary):
         kind = "errors" if match["kind"].startswith("error") else match["kind"]
         counts[kind] = int(match["count"])

@@ -7,7 +7,7 @@ failures and read the requests it received directly.
 
 Environment variables:
 
-- ``AICC_E2E_DB``: database name (default ``aicc_e2e``; it is dropped and created again);
+- ``AICC_E2E_DB``: database name (default ``aicc_e2e_<pid>``; it is dropped and created again);
 - ``AICC_E2E_SKIP_HEAVY=1``: skip the tests marked ``heavy`` (load and server-kill tests);
 - ``AICC_E2E_KEEP_DB=1``: keep the database after the run for inspection.
 """
@@ -28,7 +28,8 @@ from tests.lib.odoo_rpc import OdooClient
 from tests.lib.offline import keep_offline
 from tests.lib.pg_proxy import PgProxy
 
-DB_NAME = os.environ.get("AICC_E2E_DB", "aicc_e2e")
+# One database per run, so two runs on one PostgreSQL server (a developer's and CI's) do not drop each other's.
+DB_NAME = os.environ.get("AICC_E2E_DB") or f"aicc_e2e_{os.getpid()}"
 APP_SECRET = "e2e-app-secret-4c1f"
 VERIFY_TOKEN = "e2e-verify-token"
 PAGE_TOKEN = "e2e-page-token-1"

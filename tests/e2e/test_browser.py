@@ -8,6 +8,7 @@ at desktop and phone widths go to ``docs/screenshots``. A failed tour step leave
 
 import pytest
 
+from tests.lib import sample_leads
 from tests.lib.chromium import DESKTOP, PHONE, BrowserError, Chromium, find_chromium
 from tests.lib.e2e_server import default_log_dir
 from tests.lib.odoo_env import REPO_ROOT
@@ -122,20 +123,20 @@ def test_privacy_officer_tour(odoo, admin, team, browser):
 
 
 def test_screenshots(odoo, meta, admin, team, db, browser):
-    """Screenshots of what an administrator sees after the demo leads arrived: pipeline, lead, Meta events."""
-    from tests.lib import sample_leads  # noqa: PLC0415
-
+    """Screenshots after the demo leads arrived: a counsellor's lead and pipeline, the administrator's Meta page."""
     leadgen_ids = [
         meta.publish(answers, platform=platform) for _suffix, platform, answers, _e164 in sample_leads.DEMO_LEADS[:5]
     ]
     meta.deliver(leadgen_ids)
     meta.wait_processed(db, leadgen_ids, timeout=90)
-    priya = admin.search_read("crm.lead", [("meta_leadgen_id", "=", leadgen_ids[0])], ["id"])[0]["id"]
-    log_in(browser, odoo, admin)
+    priya = admin.search_read("crm.lead", [("meta_leadgen_id", "=", leadgen_ids[0])], ["user_id"])[0]
+    login = team.logins[team.counsellor_ids.index(priya["user_id"][0])]
+    log_in(browser, odoo, OdooClient(odoo.url, odoo.db_name, login, COUNSELLOR_PASSWORD))
 
-    screenshot_both(browser, f"{odoo.url}/odoo/crm.lead/{priya}", "lead-from-meta")
+    screenshot_both(browser, f"{odoo.url}/odoo/crm.lead/{priya['id']}", "lead-from-meta")
     # Without the "Leads" setting, crm stores new leads as opportunities, so they are listed in the pipeline.
     screenshot_both(browser, f"{odoo.url}/odoo/crm?view_type=list", "pipeline-list")
+    log_in(browser, odoo, admin)
     screenshot_both(
         browser, f"{odoo.url}/odoo/action-ai_calling_crm_meta.crm_meta_page_action/{meta.page_id}", "meta-page"
     )

@@ -155,6 +155,7 @@ def main(argv=None):
     fake = load_fake_graph().FakeGraphServer(app_id="5001").start()
     log_path = settings.log_dir / "demo-odoo.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.unlink(missing_ok=True)  # Odoo appends to its log file; keep only this run's lines
     # One process with threads (no --workers) so that the web client's websocket works without a reverse proxy.
     server = OdooServer(db_name, log_path, http_port=port, workers=0, max_cron_threads=1)
     try:

@@ -90,7 +90,7 @@ def test_graph_failures_then_recovery(meta, db):
 
     assert response.status_code == 200
     # NOTE: a retry due in a few seconds can wait up to a minute: Odoo's cron worker only wakes for triggers at
-    # the time they are created and otherwise polls every 60 s. Each rate limit pauses the whole page, so the
+    # the time they are created and otherwise polls every 60 to 69 s. Each rate limit pauses the whole page, so the
     # leads behind two rate limits can take about three polls.
     counts = meta.wait_processed(db, leadgen_ids, timeout=240)
     assert counts == dict.fromkeys(leadgen_ids, 1)

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -42,6 +43,12 @@ def _default_db_user():
         return "odoo"
 
 
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
 @dataclasses.dataclass
 class Settings:
     """Settings read from the environment, with the defaults of a local PostgreSQL and Odoo."""
@@ -51,10 +58,11 @@ class Settings:
     db_user: str = os.environ.get("AICC_DB_USER", os.environ.get("PGUSER", "") or _default_db_user())
     db_password: str = os.environ.get("AICC_DB_PASSWORD", os.environ.get("PGPASSWORD", ""))
     db_name: str = os.environ.get("AICC_DB_NAME", "ai_calling_crm")
-    test_db_name: str = os.environ.get("AICC_TEST_DB_NAME", "ai_calling_crm_test")
+    # Test runs get their own database names and a free port, so two checkouts can test on one machine at once.
+    test_db_name: str = os.environ.get("AICC_TEST_DB_NAME", f"ai_calling_crm_test_{os.getpid()}")
     http_interface: str = os.environ.get("AICC_HTTP_INTERFACE", "127.0.0.1")
     http_port: str = os.environ.get("AICC_HTTP_PORT", "8069")
-    test_http_port: str = os.environ.get("AICC_TEST_HTTP_PORT", "8169")
+    test_http_port: str = os.environ.get("AICC_TEST_HTTP_PORT", "") or _free_port()
     workers: str = os.environ.get("AICC_WORKERS", "0")
     extra_addons_path: str = os.environ.get("AICC_ADDONS_PATH", "")
     skip_pip: bool = os.environ.get("AICC_SKIP_PIP", "") not in ("", "0")
@@ -207,6 +215,9 @@ def command_run(options):
         "-d",
         db_name,
         f"--db-filter=^{re.escape(db_name)}$",
+        # Server-wide, the Meta webhook is routed even when Odoo selects no database (several databases, or
+        # PostgreSQL down), so Meta gets a 503 and retries instead of a 404.
+        "--load=base,rpc,web,ai_calling_crm_meta",
         f"--http-interface={settings.http_interface}",
         f"--http-port={settings.http_port}",
         f"--workers={settings.workers}",

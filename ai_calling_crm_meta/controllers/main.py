@@ -4,7 +4,7 @@ Database selection. Odoo 19 binds a request to a database from the session cooki
 or, when ``dbfilter``/``--database`` leave one database, that one (``odoo/http.py``, ``_get_session_and_dbname``).
 Meta sends neither a cookie nor custom headers. On a server with several databases and no per-host ``dbfilter``,
 Odoo therefore selects no database and dispatches only the routes of server-wide modules. For that setup, load this
-addon server-wide (``--load=base,web,ai_calling_crm_meta``) and name the database in the callback URL:
+addon server-wide (``--load=base,rpc,web,ai_calling_crm_meta``) and name the database in the callback URL:
 ``/ai_calling_crm_meta/webhook?db=<name>``. The routes use ``auth='none'`` so that they are part of that
 database-free routing map. The ``db`` parameter is then checked against ``dbfilter`` and the existing databases,
 and the controller opens a cursor on that database.
@@ -17,8 +17,16 @@ import json
 import logging
 
 import psycopg2
-from werkzeug.exceptions import BadRequest, Forbidden, NotFound, ServiceUnavailable
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    LengthRequired,
+    NotFound,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+)
 
+import odoo.service.db
 from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
 from odoo.modules.registry import Registry
@@ -29,6 +37,9 @@ _logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
+# Largest delivery read, so an oversized body is refused before it is read or hashed. A leadgen change is about
+# 250 bytes, so even a batch of 1,000 changes (an estimate of Meta's largest batch) stays under a quarter of it.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class MetaWebhookController(http.Controller):
@@ -57,6 +68,13 @@ class MetaWebhookController(http.Controller):
         The signature is checked over the raw body before the body is parsed. No Graph call happens here: the
         processing job is woken and fetches the leads.
         """
+        content_length = request.httprequest.content_length
+        if content_length is None:
+            _logger.warning("Meta webhook: rejected a delivery without a Content-Length header")
+            raise LengthRequired()
+        if content_length > MAX_BODY_BYTES:
+            _logger.warning("Meta webhook: rejected a delivery of %s bytes (limit %s)", content_length, MAX_BODY_BYTES)
+            raise RequestEntityTooLarge()
         body = request.httprequest.get_data()
         signature = request.httprequest.headers.get(SIGNATURE_HEADER, "")
         with self._webhook_env(params.get("db")) as env:
@@ -90,7 +108,16 @@ class MetaWebhookController(http.Controller):
         if request.db and (not db_name or db_name == request.db):
             yield request.env(user=SUPERUSER_ID, su=True)
             return
-        if not db_name or db_name not in http.db_filter(http.db_list(force=True)):
+        # Odoo selects no database either when several exist or when PostgreSQL is down. Listing them here tells the
+        # two apart, so an outage gets a 503 that makes Meta retry rather than a 404 that makes it give up.
+        try:
+            available = http.db_filter(odoo.service.db.list_dbs(force=True))
+        except psycopg2.OperationalError as error:
+            _logger.warning("Meta webhook: database server unavailable: %s", type(error).__name__)
+            raise ServiceUnavailable() from error
+        if not db_name and len(available) == 1:
+            db_name = available[0]
+        if not db_name or db_name not in available:
             _logger.warning("Meta webhook: no database selected or database not allowed")
             raise NotFound()
         try:

@@ -93,6 +93,8 @@ class OdooServer:
             "-d",
             self.db_name,
             f"--db-filter=^{re.escape(self.db_name)}$",
+            # Loaded server-wide, the webhook answers 503 rather than Odoo's 404 while PostgreSQL is down.
+            "--load=base,rpc,web,ai_calling_crm_meta",
             addons_path_option(),
             f"--db_host={self.db_host}",
             f"--db_port={self.db_port}",

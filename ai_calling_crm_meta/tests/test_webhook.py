@@ -6,6 +6,7 @@ from unittest.mock import patch
 import psycopg2
 
 import odoo.http
+import odoo.service.db
 from odoo.fields import Command
 from odoo.tests import HttpCase, tagged
 from odoo.tools import config, mute_logger
@@ -193,6 +194,9 @@ class TestWebhook(MetaTestMixin, HttpCase):
             with (
                 patch.dict(config._runtime_options, {"server_wide_modules": server_wide}),
                 patch.object(odoo.http, "db_list", return_value=databases),
+                patch.object(odoo.service.db, "list_dbs", return_value=databases),
+                # The test server runs with --database, which db_filter would apply; the simulated one has neither.
+                patch.object(odoo.http, "db_filter", side_effect=lambda dbs, host=None: dbs),
             ):
                 yield
         finally:
@@ -227,6 +231,26 @@ class TestWebhook(MetaTestMixin, HttpCase):
         ):
             response = self.post(webhook_body("930003"), path=f"{WEBHOOK}?db=aicc_meta_down")
         self.assertEqual(response.status_code, 503)
+        self.assertFalse(self.events())
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_database_server_down_returns_503(self):
+        """When PostgreSQL cannot even list the databases, the webhook returns 503 instead of Odoo's 404."""
+        with (
+            self.serve_several_databases([self.env.cr.dbname, "aicc_meta_other"]),
+            patch.object(odoo.service.db, "list_dbs", side_effect=psycopg2.OperationalError("connection refused")),
+        ):
+            response = self.post(webhook_body("930006"))
+        self.assertEqual(response.status_code, 503)
+        self.assertFalse(self.events())
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_oversized_delivery_rejected(self):
+        """A delivery larger than the limit gets 413 before its signature is checked, and nothing is stored."""
+        body = webhook_body("930007")
+        padded = body[:-1] + b', "padding": "' + b"x" * webhook_controller.MAX_BODY_BYTES + b'"}'
+        response = self.post(padded)
+        self.assertEqual(response.status_code, 413)
         self.assertFalse(self.events())
 
     # ------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Smoke test of the assignment and lead-creation benchmarks: tiny sizes, checks that every figure is produced.
 
 There are no timing asserts. Run with ``python3 -m pytest tests/benchmarks/test_benchmarks_smoke.py`` from the
-repository root. It creates the databases ``aicc_bench_smoke_assign``, ``aicc_bench_smoke_create`` and
-``aicc_bench_smoke_create_base`` and drops them at the end.
+repository root. It creates the databases ``aicc_bench_smoke_assign_<pid>``, ``aicc_bench_smoke_create_<pid>`` and
+``aicc_bench_smoke_create_base_<pid>`` (suffixed with the process id, so parallel runs do not collide) and drops them
+at the end.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,10 +16,12 @@ if str(REPO_ROOT) not in sys.path:
 
 from tests.benchmarks import bench_assignment, bench_lead_create  # noqa: E402
 
+SUFFIX = os.getpid()
+
 
 def test_assignment_benchmark_runs():
     options = bench_assignment.parse_args(
-        ["--db", "aicc_bench_smoke_assign", "--leads", "40", "--members", "2", "--drop"]
+        ["--db", f"aicc_bench_smoke_assign_{SUFFIX}", "--leads", "40", "--members", "2", "--drop"]
     )
     result = bench_assignment.run_benchmark(options)
     for measured in (result["calling"], result["odoo"]):
@@ -31,9 +35,9 @@ def test_lead_create_benchmark_runs():
     options = bench_lead_create.parse_args(
         [
             "--db",
-            "aicc_bench_smoke_create",
+            f"aicc_bench_smoke_create_{SUFFIX}",
             "--base-db",
-            "aicc_bench_smoke_create_base",
+            f"aicc_bench_smoke_create_base_{SUFFIX}",
             "--leads",
             "20",
             "--existing",

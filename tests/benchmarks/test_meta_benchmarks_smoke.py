@@ -1,10 +1,11 @@
 """Smoke test of the Meta webhook benchmark: tiny sizes, checks that every figure is produced, no timing asserts.
 
 Run with ``python3 -m pytest tests/benchmarks/test_meta_benchmarks_smoke.py`` from the repository root. It creates
-the database ``aicc_meta_bench_smoke``, starts Odoo with one worker on a port in 18310-18349 and drops the
+the database ``aicc_meta_bench_smoke_<pid>``, starts Odoo with one worker on a port in 18310-18349 and drops the
 database at the end.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,8 @@ if str(REPO_ROOT) not in sys.path:
 from tests.benchmarks import bench_webhook  # noqa: E402
 from tests.lib.odoo_env import drop_database  # noqa: E402
 
-SMOKE_DB = "aicc_meta_bench_smoke"
+# Suffixed with the process id, so parallel runs on one machine do not collide.
+SMOKE_DB = f"aicc_meta_bench_smoke_{os.getpid()}"
 
 
 def test_benchmark_produces_every_figure():

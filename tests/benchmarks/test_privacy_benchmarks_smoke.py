@@ -1,9 +1,10 @@
 """Smoke test of the privacy benchmark: tiny sizes, checks that every figure is produced, no timing asserts.
 
 Run with ``python3 -m pytest tests/benchmarks/test_privacy_benchmarks_smoke.py`` from the repository root. It
-creates the database ``aicc_bench_privacy_smoke`` and drops it at the end.
+creates the database ``aicc_bench_privacy_smoke_<pid>`` and drops it at the end.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from tests.benchmarks import bench_privacy  # noqa: E402
 
-SMOKE_DB = "aicc_bench_privacy_smoke"
+# Suffixed with the process id, so parallel runs on one machine do not collide.
+SMOKE_DB = f"aicc_bench_privacy_smoke_{os.getpid()}"
 
 
 def test_benchmark_produces_every_figure():

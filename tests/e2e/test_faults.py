@@ -153,7 +153,12 @@ def test_replay_hours_later(meta, db):
 
 
 def test_database_outage(odoo, meta, pg_proxy, db):
-    """With PostgreSQL unreachable the webhook returns a server error, never a false 200, and retries succeed."""
+    """With PostgreSQL unreachable no delivery gets a false 200, every answer is a 5xx, and retries succeed.
+
+    Odoo 19's prefork master exits when it must respawn a process while PostgreSQL is down (``check_registries`` in
+    ``odoo/service/server.py``), so a delivery may get no answer at all. Meta retries a refused connection as it
+    retries a 5xx; the 503 of a live server is also covered by the addon's HTTP tests.
+    """
     leadgen_ids = meta.publish_bulk(4)
     statuses = []
     with pg_proxy.outage():
@@ -179,4 +184,9 @@ def test_database_outage(odoo, meta, pg_proxy, db):
     )
     assert counts == dict.fromkeys(leadgen_ids, 1)
     assert 200 not in outage_statuses, outage_statuses
-    assert all(isinstance(status, int) and status >= 500 for status in outage_statuses), outage_statuses
+    answered = [status for status in outage_statuses if isinstance(status, int)]
+    assert all(status >= 500 for status in answered), outage_statuses
+    refused = [status for status in outage_statuses if not isinstance(status, int)]
+    assert all(status in ("ConnectionError", "ReadTimeout") for status in refused), outage_statuses
+    # A refused connection is only expected once the master has exited.
+    assert server_exited or not refused, outage_statuses

@@ -108,8 +108,9 @@ class MetaWebhookController(http.Controller):
         if request.db and (not db_name or db_name == request.db):
             yield request.env(user=SUPERUSER_ID, su=True)
             return
-        # Odoo selects no database either when several exist or when PostgreSQL is down. Listing them here tells the
-        # two apart, so an outage gets a 503 that makes Meta retry rather than a 404 that makes it give up.
+        # Odoo selects no database either when several exist or when PostgreSQL is down. Listing them here
+        # distinguishes the two, so an outage gets a 503 (a temporary error) rather than a 404, which would say
+        # that the callback URL does not exist.
         try:
             available = http.db_filter(odoo.service.db.list_dbs(force=True))
         except psycopg2.OperationalError as error:

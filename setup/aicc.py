@@ -210,6 +210,8 @@ def command_run(options):
         check=True,
     )
 
+    # argparse keeps the "--" that separates the server options from this script's own.
+    odoo_args = options.odoo_args[1:] if options.odoo_args[:1] == ["--"] else options.odoo_args
     server = odoo_command(
         settings,
         "-d",
@@ -221,7 +223,7 @@ def command_run(options):
         f"--http-interface={settings.http_interface}",
         f"--http-port={settings.http_port}",
         f"--workers={settings.workers}",
-        *options.odoo_args,
+        *odoo_args,
     )
     print(f"Starting Odoo on http://{settings.http_interface}:{settings.http_port} (Ctrl+C stops it)", flush=True)
     os.execv(server[0], server)

@@ -118,6 +118,12 @@ def print_leads(client, leadgen_ids, timeout=60):
             f" counsellor: {(lead['user_id'] or [0, 'none'])[1]:<18} first call due: {lead['next_follow_up_at']} UTC"
             f"{duplicate}"
         )
+    counsellors = {lead["user_id"][0] for lead in leads if lead["user_id"]}
+    if len(leads) > 1 and len(counsellors) == 1:
+        print(
+            "  All went to one salesperson: outside the demo counsellors' shift (Monday to Saturday, 09:30-18:30"
+            " India time) the Admissions team gives new leads to its fallback, the team leader."
+        )
     return len(leads) == len(leadgen_ids)
 
 

@@ -383,10 +383,11 @@ class TestAssignmentQueries(AssignmentCase):
         """Creating one lead that goes through duplicate check and rule assignment stays within a query bound."""
         self._create_leads()  # warm caches: team rules, members, users
         self.env.invalidate_all()
-        # 64 to 65 queries measured on Odoo 19.0, with a little headroom. They are roughly: the lead insert with
-        # its computed fields and creation message, the duplicate search (1), the calling teams search (1), the
-        # team lock and state update (2), member and user reads, the salesperson write with tracking, the
-        # assignee's subscription and notification message, and the history insert.
+        # 64 to 65 queries measured on Odoo 19.0, with a little headroom. Roughly, they are:
+        # - the lead insert with its computed fields and creation message;
+        # - the duplicate search (1), the calling teams search (1), the team lock and state update (2);
+        # - member and user reads, and the salesperson write with tracking;
+        # - the assignee's subscription and notification message, and the history insert.
         with self.assertQueryCount(__system__=70):
             lead = self._create_leads()
             lead.flush_recordset()

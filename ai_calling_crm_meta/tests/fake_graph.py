@@ -400,8 +400,8 @@ def _select(record, fields):
     """Keep only the requested ``fields`` (Graph's field selection), always keeping ``id``."""
     if not fields:
         return dict(record)
-    wanted = {"id", *fields.split(",")}
-    return {key: value for key, value in record.items() if key in wanted}
+    requested = {"id", *fields.split(",")}
+    return {key: value for key, value in record.items() if key in requested}
 
 
 def _timestamp(meta_time):
